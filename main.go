@@ -1,0 +1,1025 @@
+// Command execmcp is an MCP server that gives an AI agent a shell through the exec and process tools.
+//
+// This file holds the command line, the startup configuration (mcp.md §2-§3) and the entry points. The behaviour
+// contract is the specification in ../shared/spec.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/execmcp/execmcp/policy"
+	"github.com/execmcp/execmcp/sessions"
+	"github.com/execmcp/execmcp/tools"
+)
+
+// version is set at build time with -ldflags "-X main.version=<v>".
+var version = ""
+
+// buildVersion is the version reported by --version and serverInfo.version: the -ldflags value, else the module
+// version from the build info (unless "(devel)"), else "dev".
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// config is the resolved startup configuration (all defaults applied, clamps done).
+type config struct {
+	Listen     string // "" = stdio
+	ConfigPath string // the config file path as given, "" = none
+
+	YieldMs    int     // resolved default yield window (config backgroundMs > PI_BASH_YIELD_MS > 10000), clamped 10..120000
+	TimeoutSec float64 // default timeout, 0 = none
+
+	TTL           time.Duration
+	SweepInterval time.Duration
+
+	MaxOutputChars  int
+	PendingMaxChars int // never above MaxOutputChars
+
+	NotifyOnExit, NotifyOnExitEmptySuccess bool
+
+	PathPrepend []string
+
+	Security  string // full | allowlist | deny
+	Allowlist []string
+
+	Sandbox        string // none | bwrap
+	SandboxNetwork bool
+
+	Host string // auto | sandbox | gateway
+
+	Cwd string // absolute, cleaned, existing directory
+
+	KillGrace time.Duration
+
+	ElevatedEnabled bool
+
+	ToolsAllow, ToolsDeny []string
+
+	AuthToken, AuthTokensFile string
+
+	OrphanGrace time.Duration
+
+	LogLevel slog.Level
+
+	StdioWorkers int
+
+	Shell string // exec.md §9 shell selection from SHELL/PATH
+}
+
+// Defaults and ranges (mcp.md §3.2).
+const (
+	defaultYieldMs         = 10000
+	minYieldMs, maxYieldMs = 10, 120000
+
+	defaultTimeoutSec = 1800
+	maxTimeoutSec     = 604800
+
+	defaultTTLMs       = 1800000
+	minTTLMs, maxTTLMs = 60000, 10800000
+
+	minSweepMs, maxSweepMs = 1000, 3600000
+	minDefaultSweepMs      = 30000
+
+	defaultMaxOutputChars          = 100000
+	defaultPendingMaxChars         = 30000
+	minOutputChars, maxOutputChars = 1000, 200000
+
+	defaultKillGraceMs               = 3000
+	minKillGraceMs, maxKillGraceMs   = 0, 60000
+	defaultOrphanGrace               = 60 * time.Second
+	maxOrphanGrace                   = time.Hour
+	defaultStdioWorkers              = 32
+	minStdioWorkers, maxStdioWorkers = 5, 100
+)
+
+var (
+	securityModes = []string{"full", "allowlist", "deny"}
+	sandboxModes  = []string{"none", "bwrap"}
+	hostModes     = []string{"auto", "sandbox", "gateway"}
+	logLevels     = []string{"debug", "info", "warn", "error"}
+)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Command line (mcp.md §2)
+
+type action int
+
+const (
+	actionRun action = iota
+	actionVersion
+	actionHelp
+)
+
+const usageText = `Usage:
+  execmcp                      serve MCP over stdio
+  execmcp --listen ADDR        serve MCP over HTTP (Streamable HTTP at /mcp, SSE at /sse + /message)
+  execmcp --config FILE        read the JSON config file FILE (combinable with --listen)
+  execmcp --version            print "execmcp <version>" and exit 0
+  execmcp --help               print this help and exit 0
+
+Every setting is also an environment variable (EXECMCP_LISTEN, EXECMCP_CONFIG, PI_BASH_YIELD_MS,
+EXECMCP_TIMEOUT_SEC, PI_BASH_JOB_TTL_MS, EXECMCP_CWD, EXECMCP_LOG_LEVEL, ...); a flag wins over its variable.
+Logs go to stderr; in stdio mode stdout carries only MCP messages.
+`
+
+// parseArgs parses the command line. An error means exit status 2: the caller prints it and the usage to stderr.
+func parseArgs(args []string) (listen, configPath string, act action, err error) {
+	fs := flag.NewFlagSet("execmcp", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.StringVar(&listen, "listen", "", "serve MCP over HTTP on ADDR")
+	fs.StringVar(&configPath, "config", "", "read the JSON config file FILE")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	help := fs.Bool("help", false, "print usage and exit")
+	fs.BoolVar(help, "h", false, "print usage and exit")
+	if err := fs.Parse(args); err != nil {
+		return "", "", actionRun, err
+	}
+	if fs.NArg() > 0 {
+		return "", "", actionRun, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case *help:
+		return listen, configPath, actionHelp, nil
+	case *showVersion:
+		return listen, configPath, actionVersion, nil
+	}
+	return listen, configPath, actionRun, nil
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Entry points
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
+}
+
+// realMain runs execmcp with the given arguments, environment and streams and returns the exit status.
+func realMain(args []string, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	listen, configPath, act, err := parseArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "execmcp: %v\n\n%s", err, usageText)
+		return 2
+	}
+	switch act {
+	case actionHelp:
+		fmt.Fprint(stdout, usageText)
+		return 0
+	case actionVersion:
+		fmt.Fprintf(stdout, "execmcp %s\n", buildVersion())
+		return 0
+	}
+	cfg, logger, err := loadConfig(listen, configPath, environ, os.Getwd, stderr)
+	if err != nil {
+		printStartupError(stderr, err)
+		return 1
+	}
+	return run(cfg, environ, logger, stdin, stdout, stderr)
+}
+
+// printStartupError prints one "execmcp: <message>" line per problem.
+func printStartupError(w io.Writer, err error) {
+	var se *startupError
+	if errors.As(err, &se) {
+		for _, line := range se.problems {
+			fmt.Fprintf(w, "execmcp: %s\n", line)
+		}
+		return
+	}
+	fmt.Fprintf(w, "execmcp: %v\n", err)
+}
+
+// run serves MCP with the resolved configuration.
+// PLACEHOLDER: replaced by the server wiring (tools/, sessions/, transports).
+func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) int {
+	if cfg.Listen != "" {
+		fmt.Fprintf(stderr, "execmcp: --listen (HTTP transports) is not supported yet; run without it to serve over stdio\n")
+		return 1
+	}
+	toolSet, warnings := policy.Tools(cfg.ToolsAllow, cfg.ToolsDeny)
+	for _, w := range warnings {
+		logger.Warn(w)
+	}
+	if !toolSet.Exec && !toolSet.Process {
+		logger.Warn("tool policy denies every tool; the server has no tools")
+	}
+	t, err := tools.New(tools.Options{
+		Version: buildVersion(),
+		Sessions: sessions.Options{
+			MaxOutputChars:  cfg.MaxOutputChars,
+			PendingMaxChars: cfg.PendingMaxChars,
+			KillGrace:       cfg.KillGrace,
+			TTL:             cfg.TTL,
+			SweepInterval:   cfg.SweepInterval,
+			Logger:          logger,
+		},
+		Tools:                    toolSet,
+		YieldMs:                  cfg.YieldMs,
+		TimeoutSec:               cfg.TimeoutSec,
+		Cwd:                      cfg.Cwd,
+		Environ:                  environ,
+		Home:                     environMap(environ)["HOME"],
+		Shell:                    cfg.Shell,
+		PathPrepend:              cfg.PathPrepend,
+		NotifyOnExit:             cfg.NotifyOnExit,
+		NotifyOnExitEmptySuccess: cfg.NotifyOnExitEmptySuccess,
+		Security:                 cfg.Security,
+		Allowlist:                cfg.Allowlist,
+		Sandbox:                  cfg.Sandbox,
+		SandboxNetwork:           cfg.SandboxNetwork,
+		Host:                     cfg.Host,
+		ElevatedEnabled:          cfg.ElevatedEnabled,
+		Logger:                   logger,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "execmcp: %v\n", err)
+		return 1
+	}
+	return serveStdio(t, cfg, logger, stdin, stdout)
+}
+
+// serveStdio serves MCP on stdin/stdout until stdin ends or a signal arrives, then shuts down
+// (registry.md §9): stop reading, let in-flight handlers see cancellation, terminate every process group.
+// A second signal during shutdown kills every group at once and exits 1.
+func serveStdio(t *tools.Tools, cfg config, logger *slog.Logger, stdin io.Reader, stdout io.Writer) int {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	srv := server.NewStdioServer(t.MCPServer())
+	server.WithErrorLogger(slog.NewLogLogger(logger.Handler(), slog.LevelError))(srv)
+	server.WithWorkerPoolSize(cfg.StdioWorkers)(srv)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	listened := make(chan error, 1)
+	go func() { listened <- srv.Listen(ctx, stdin, stdout) }()
+
+	select {
+	case err := <-listened:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			logger.Error("stdio transport failed", "err", err)
+		}
+		logger.Info("stdin closed; shutting down")
+	case sig := <-sigs:
+		logger.Info("signal received; shutting down", "signal", sig.String())
+		cancel()
+		select {
+		case <-listened:
+		case <-time.After(2 * time.Second):
+			logger.Warn("stdio transport did not stop in time")
+		case <-sigs:
+			t.KillAll()
+			return 1
+		}
+	}
+	cancel()
+
+	closeCtx, closeCancel := context.WithTimeout(context.Background(), cfg.KillGrace+5*time.Second)
+	defer closeCancel()
+	closed := make(chan error, 1)
+	go func() { closed <- t.Close(closeCtx) }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			logger.Warn("shutdown incomplete", "err", err)
+		}
+		return 0
+	case <-sigs:
+		t.KillAll()
+		return 1
+	}
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Configuration loading (mcp.md §3)
+
+// startupError carries every startup problem, one message each (without the "execmcp: " prefix).
+type startupError struct{ problems []string }
+
+func (e *startupError) Error() string { return strings.Join(e.problems, "\n") }
+
+// envVars are the environment variables of mcp.md §3.2, read as raw strings by caarlos0/env (an empty value is
+// unset). They are converted and validated by loadConfig so that every message is exact.
+type envVars struct {
+	YieldMs                  string `env:"PI_BASH_YIELD_MS"`
+	TimeoutSec               string `env:"EXECMCP_TIMEOUT_SEC"`
+	JobTTLMs                 string `env:"PI_BASH_JOB_TTL_MS"`
+	SweeperIntervalMs        string `env:"PI_BASH_SWEEPER_INTERVAL_MS"`
+	MaxOutputChars           string `env:"PI_BASH_MAX_OUTPUT_CHARS"`
+	PendingMaxOutputChars    string `env:"OPENCLAW_BASH_PENDING_MAX_OUTPUT_CHARS"`
+	NotifyOnExit             string `env:"EXECMCP_NOTIFY_ON_EXIT"`
+	NotifyOnExitEmptySuccess string `env:"EXECMCP_NOTIFY_ON_EXIT_EMPTY_SUCCESS"`
+	PathPrepend              string `env:"EXECMCP_PATH_PREPEND"`
+	Security                 string `env:"EXECMCP_SECURITY"`
+	Allowlist                string `env:"EXECMCP_ALLOWLIST"`
+	Sandbox                  string `env:"EXECMCP_SANDBOX"`
+	SandboxNetwork           string `env:"EXECMCP_SANDBOX_NETWORK"`
+	Host                     string `env:"EXECMCP_HOST"`
+	Cwd                      string `env:"EXECMCP_CWD"`
+	KillGraceMs              string `env:"EXECMCP_KILL_GRACE_MS"`
+	ElevatedEnabled          string `env:"EXECMCP_ELEVATED_ENABLED"`
+	ToolsAllow               string `env:"EXECMCP_TOOLS_ALLOW"`
+	ToolsDeny                string `env:"EXECMCP_TOOLS_DENY"`
+	Listen                   string `env:"EXECMCP_LISTEN"`
+	Config                   string `env:"EXECMCP_CONFIG"`
+	AuthToken                string `env:"EXECMCP_AUTH_TOKEN"`
+	AuthTokensFile           string `env:"EXECMCP_AUTH_TOKENS_FILE"`
+	OrphanGrace              string `env:"EXECMCP_ORPHAN_GRACE"`
+	LogLevel                 string `env:"EXECMCP_LOG_LEVEL"`
+	StdioWorkers             string `env:"EXECMCP_STDIO_WORKERS"`
+
+	// Not settings, but read by the server (mcp.md §3.2 last paragraph).
+	Shell string `env:"SHELL"`
+	Path  string `env:"PATH"`
+	Home  string `env:"HOME"`
+}
+
+// environMap turns KEY=VALUE entries into a map; the first entry of a key wins, as with os.Getenv.
+func environMap(environ []string) map[string]string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			continue
+		}
+		if _, seen := m[k]; !seen {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// setting is one value given by a source: the environment (name = VAR) or the config file (name = dotted path).
+// raw is the value as given, used in clamp warnings.
+type setting[T any] struct {
+	set  bool
+	v    T
+	name string
+	raw  string
+}
+
+// first returns the first set setting, in precedence order.
+func first[T any](s ...setting[T]) setting[T] {
+	for _, x := range s {
+		if x.set {
+			return x
+		}
+	}
+	return setting[T]{}
+}
+
+// loader holds the state of one loadConfig call.
+type loader struct {
+	logger  *slog.Logger
+	getwd   func() (string, error)
+	home    string
+	errs    []string
+	wd      string
+	wdErr   error
+	wdKnown bool
+}
+
+func (l *loader) fail(format string, a ...any) { l.errs = append(l.errs, fmt.Sprintf(format, a...)) }
+
+func (l *loader) invalid(name, raw, what string) {
+	l.fail("invalid value for %s: %q is not %s", name, raw, what)
+}
+
+func (l *loader) clamped(name, raw string, used any) {
+	l.logger.Warn("setting clamped", "name", name, "value", raw, "used", used)
+}
+
+// serverWd is the server's working directory, asked once.
+func (l *loader) serverWd() (string, error) {
+	if !l.wdKnown {
+		l.wd, l.wdErr = l.getwd()
+		l.wdKnown = true
+	}
+	return l.wd, l.wdErr
+}
+
+// resolveDir applies the cwd rules (exec.md §7): "~" expanded with HOME, relative to the server's cwd, cleaned,
+// must be an existing directory. ok is false when it is not.
+func (l *loader) resolveDir(p string) (string, bool) {
+	if l.home != "" {
+		if p == "~" {
+			p = l.home
+		} else if rest, ok := strings.CutPrefix(p, "~/"); ok {
+			p = filepath.Join(l.home, rest)
+		}
+	}
+	if !filepath.IsAbs(p) {
+		wd, err := l.serverWd()
+		if err != nil {
+			return "", false
+		}
+		p = filepath.Join(wd, p)
+	}
+	p = filepath.Clean(p)
+	fi, err := os.Stat(p)
+	if err != nil || !fi.IsDir() {
+		return "", false
+	}
+	return p, true
+}
+
+// --- environment conversions ---
+
+func (l *loader) envInt(name, raw string) setting[int64] {
+	if raw == "" {
+		return setting[int64]{}
+	}
+	v, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) { // out of int64 range: clamped like any other big value
+		l.invalid(name, raw, "an integer")
+		return setting[int64]{}
+	}
+	return setting[int64]{set: true, v: v, name: name, raw: raw}
+}
+
+func (l *loader) envBool(name, raw string) setting[bool] {
+	if raw == "" {
+		return setting[bool]{}
+	}
+	v, err := strconv.ParseBool(raw)
+	if err != nil {
+		l.invalid(name, raw, "a boolean")
+		return setting[bool]{}
+	}
+	return setting[bool]{set: true, v: v, name: name, raw: raw}
+}
+
+func (l *loader) envEnum(name, raw string, allowed []string) setting[string] {
+	if raw == "" {
+		return setting[string]{}
+	}
+	if !slices.Contains(allowed, raw) {
+		l.invalid(name, raw, "one of "+strings.Join(allowed, ", "))
+		return setting[string]{}
+	}
+	return setting[string]{set: true, v: raw, name: name, raw: raw}
+}
+
+func (l *loader) envList(name, raw, sep string) setting[[]string] {
+	if raw == "" {
+		return setting[[]string]{}
+	}
+	return setting[[]string]{set: true, v: cleanList(strings.Split(raw, sep)), name: name, raw: raw}
+}
+
+// cleanList trims the items and drops empty ones.
+func cleanList(items []string) []string {
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		if it = strings.TrimSpace(it); it != "" {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// dedupe removes repeated items, keeping the first occurrence.
+func dedupe(items []string) []string {
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		if !slices.Contains(out, it) {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// --- resolution helpers (precedence: config file > environment > default) ---
+
+// pickInt resolves an integer setting and clamps it to [lo, hi] with a warning.
+func (l *loader) pickInt(def, lo, hi int64, sources ...setting[int64]) int64 {
+	s := first(sources...)
+	if !s.set {
+		return def
+	}
+	v := min(max(s.v, lo), hi)
+	if v != s.v {
+		l.clamped(s.name, s.raw, v)
+	}
+	return v
+}
+
+func pickBool(def bool, sources ...setting[bool]) bool {
+	if s := first(sources...); s.set {
+		return s.v
+	}
+	return def
+}
+
+func pickString(def string, sources ...setting[string]) string {
+	if s := first(sources...); s.set {
+		return s.v
+	}
+	return def
+}
+
+func pickList(sources ...setting[[]string]) []string {
+	if s := first(sources...); s.set {
+		return s.v
+	}
+	return nil
+}
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// loadConfig resolves the startup configuration from the command-line values (listen, configPath; "" = not
+// given), the environment and the config file. It builds the logger (stderr, text handler, EXECMCP_LOG_LEVEL)
+// first and logs clamp warnings on it. Every problem is reported in the returned *startupError.
+func loadConfig(listen, configPath string, environ []string, getwd func() (string, error), stderr io.Writer) (config, *slog.Logger, error) {
+	envMap := environMap(environ)
+	var ev envVars
+	if err := env.ParseWithOptions(&ev, env.Options{Environment: envMap}); err != nil {
+		return config{}, nil, &startupError{problems: []string{err.Error()}}
+	}
+
+	l := &loader{getwd: getwd, home: ev.Home}
+
+	// The logger first, so that every later warning honours the level.
+	level := slog.LevelInfo
+	levelSet := l.envEnum("EXECMCP_LOG_LEVEL", ev.LogLevel, logLevels)
+	if levelSet.set {
+		_ = level.UnmarshalText([]byte(levelSet.v))
+	}
+	l.logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logErrs := l.errs
+	l.errs = nil
+
+	// Environment variables, in the order of the mcp.md §3.2 table; every bad one is reported.
+	eYield := l.envInt("PI_BASH_YIELD_MS", ev.YieldMs)
+	var eTimeout setting[float64]
+	if raw := ev.TimeoutSec; raw != "" {
+		f, err := strconv.ParseFloat(raw, 64)
+		switch {
+		case err != nil || math.IsNaN(f) || math.IsInf(f, 0):
+			l.invalid("EXECMCP_TIMEOUT_SEC", raw, "a number")
+		case f < 0:
+			l.invalid("EXECMCP_TIMEOUT_SEC", raw, "a number of 0 or more")
+		default:
+			eTimeout = setting[float64]{set: true, v: f, name: "EXECMCP_TIMEOUT_SEC", raw: raw}
+		}
+	}
+	eTTL := l.envInt("PI_BASH_JOB_TTL_MS", ev.JobTTLMs)
+	eSweep := l.envInt("PI_BASH_SWEEPER_INTERVAL_MS", ev.SweeperIntervalMs)
+	eMaxOut := l.envInt("PI_BASH_MAX_OUTPUT_CHARS", ev.MaxOutputChars)
+	ePending := l.envInt("OPENCLAW_BASH_PENDING_MAX_OUTPUT_CHARS", ev.PendingMaxOutputChars)
+	eNotify := l.envBool("EXECMCP_NOTIFY_ON_EXIT", ev.NotifyOnExit)
+	eNotifyEmpty := l.envBool("EXECMCP_NOTIFY_ON_EXIT_EMPTY_SUCCESS", ev.NotifyOnExitEmptySuccess)
+	ePathPrepend := l.envList("EXECMCP_PATH_PREPEND", ev.PathPrepend, ":")
+	eSecurity := l.envEnum("EXECMCP_SECURITY", ev.Security, securityModes)
+	eAllowlist := l.envList("EXECMCP_ALLOWLIST", ev.Allowlist, ",")
+	eSandbox := l.envEnum("EXECMCP_SANDBOX", ev.Sandbox, sandboxModes)
+	eSandboxNet := l.envBool("EXECMCP_SANDBOX_NETWORK", ev.SandboxNetwork)
+	eHost := l.envEnum("EXECMCP_HOST", ev.Host, hostModes)
+	var eCwd setting[string]
+	if raw := ev.Cwd; raw != "" {
+		if dir, ok := l.resolveDir(raw); ok {
+			eCwd = setting[string]{set: true, v: dir, name: "EXECMCP_CWD", raw: raw}
+		} else {
+			l.invalid("EXECMCP_CWD", raw, "an existing directory")
+		}
+	}
+	eKillGrace := l.envInt("EXECMCP_KILL_GRACE_MS", ev.KillGraceMs)
+	eElevated := l.envBool("EXECMCP_ELEVATED_ENABLED", ev.ElevatedEnabled)
+	eToolsAllow := l.envList("EXECMCP_TOOLS_ALLOW", ev.ToolsAllow, ",")
+	eToolsDeny := l.envList("EXECMCP_TOOLS_DENY", ev.ToolsDeny, ",")
+	var eOrphan setting[time.Duration]
+	if raw := ev.OrphanGrace; raw != "" {
+		if d, err := time.ParseDuration(raw); err != nil {
+			l.invalid("EXECMCP_ORPHAN_GRACE", raw, "a duration")
+		} else {
+			eOrphan = setting[time.Duration]{set: true, v: d, name: "EXECMCP_ORPHAN_GRACE", raw: raw}
+		}
+	}
+	l.errs = append(l.errs, logErrs...) // EXECMCP_LOG_LEVEL keeps its place in the table order
+	eWorkers := l.envInt("EXECMCP_STDIO_WORKERS", ev.StdioWorkers)
+
+	// The config file: a flag wins over its variable; empty counts as unset.
+	if listen == "" {
+		listen = ev.Listen
+	}
+	if configPath == "" {
+		configPath = ev.Config
+	}
+	var fc fileConfig
+	if configPath != "" {
+		if problem := l.readConfigFile(configPath, &fc); problem != "" {
+			l.fail("config %s: %s", configPath, problem)
+		}
+	}
+	if len(l.errs) > 0 {
+		return config{}, nil, &startupError{problems: l.errs}
+	}
+
+	cfg := config{
+		Listen:         listen,
+		ConfigPath:     configPath,
+		AuthToken:      ev.AuthToken,
+		AuthTokensFile: ev.AuthTokensFile,
+		LogLevel:       level,
+	}
+	cfg.YieldMs = int(l.pickInt(defaultYieldMs, minYieldMs, maxYieldMs, fc.backgroundMs, eYield))
+	cfg.TimeoutSec = defaultTimeoutSec
+	if s := first(fc.timeoutSec, eTimeout); s.set {
+		cfg.TimeoutSec = s.v
+		if s.v > maxTimeoutSec {
+			cfg.TimeoutSec = maxTimeoutSec
+			l.clamped(s.name, s.raw, formatFloat(cfg.TimeoutSec))
+		}
+	}
+	ttlMs := l.pickInt(defaultTTLMs, minTTLMs, maxTTLMs, fc.cleanupMs, eTTL)
+	cfg.TTL = time.Duration(ttlMs) * time.Millisecond
+	cfg.SweepInterval = time.Duration(l.pickInt(max(minDefaultSweepMs, ttlMs/6), minSweepMs, maxSweepMs, eSweep)) * time.Millisecond
+	cfg.MaxOutputChars = int(l.pickInt(defaultMaxOutputChars, minOutputChars, maxOutputChars, eMaxOut))
+	cfg.PendingMaxChars = int(l.pickInt(defaultPendingMaxChars, minOutputChars, maxOutputChars, ePending))
+	if cfg.PendingMaxChars > cfg.MaxOutputChars {
+		if ePending.set {
+			l.clamped(ePending.name, ePending.raw, cfg.MaxOutputChars)
+		}
+		cfg.PendingMaxChars = cfg.MaxOutputChars
+	}
+	cfg.NotifyOnExit = pickBool(true, fc.notifyOnExit, eNotify)
+	cfg.NotifyOnExitEmptySuccess = pickBool(false, fc.notifyOnExitEmptySuccess, eNotifyEmpty)
+	cfg.PathPrepend = dedupe(pickList(fc.pathPrepend, ePathPrepend))
+	cfg.Security = pickString("full", fc.security, eSecurity)
+	cfg.Allowlist = pickList(fc.allowlist, eAllowlist)
+	sandbox := first(fc.sandbox, eSandbox)
+	cfg.Sandbox = pickString("none", sandbox)
+	cfg.SandboxNetwork = pickBool(false, fc.sandboxNetwork, eSandboxNet)
+	host := first(fc.host, eHost)
+	cfg.Host = pickString("auto", host)
+	cfg.KillGrace = time.Duration(l.pickInt(defaultKillGraceMs, minKillGraceMs, maxKillGraceMs, fc.killGraceMs, eKillGrace)) * time.Millisecond
+	cfg.ElevatedEnabled = pickBool(false, fc.elevatedEnabled, eElevated)
+	cfg.ToolsAllow = pickList(fc.toolsAllow, eToolsAllow)
+	cfg.ToolsDeny = pickList(fc.toolsDeny, eToolsDeny)
+	cfg.OrphanGrace = defaultOrphanGrace
+	if eOrphan.set {
+		cfg.OrphanGrace = min(max(eOrphan.v, 0), maxOrphanGrace)
+		if cfg.OrphanGrace != eOrphan.v {
+			l.clamped(eOrphan.name, eOrphan.raw, cfg.OrphanGrace.String())
+		}
+	}
+	cfg.StdioWorkers = int(l.pickInt(defaultStdioWorkers, minStdioWorkers, maxStdioWorkers, eWorkers))
+	cfg.Shell = selectShell(ev.Shell, ev.Path)
+
+	if s := first(fc.cwd, eCwd); s.set {
+		cfg.Cwd = s.v
+	} else {
+		wd, err := l.serverWd()
+		if err != nil {
+			l.fail("cannot determine the working directory: %v", err)
+		} else {
+			cfg.Cwd = filepath.Clean(wd)
+		}
+	}
+
+	// Cross-field check (mcp.md §3.3), then the modes this build does not implement yet.
+	if cfg.Host == "sandbox" && cfg.Sandbox == "none" {
+		msg := `tools.exec.host is "sandbox" but tools.exec.sandbox is "none"`
+		if fc.host.set || fc.sandbox.set {
+			msg = fmt.Sprintf("config %s: %s", configPath, msg)
+		}
+		l.fail("%s", msg)
+	}
+	if cfg.Security == "allowlist" {
+		l.fail(`tools.exec.security "allowlist" is not supported yet`)
+	}
+	if cfg.Sandbox == "bwrap" {
+		l.fail(`tools.exec.sandbox "bwrap" is not supported yet`)
+	}
+	if len(l.errs) > 0 {
+		return config{}, nil, &startupError{problems: l.errs}
+	}
+	return cfg, l.logger, nil
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Config file (mcp.md §3.3)
+
+// fileConfig holds the settings the config file provides; the setting names are dotted paths.
+type fileConfig struct {
+	toolsAllow, toolsDeny    setting[[]string]
+	backgroundMs, cleanupMs  setting[int64]
+	killGraceMs              setting[int64]
+	timeoutSec               setting[float64]
+	notifyOnExit             setting[bool]
+	notifyOnExitEmptySuccess setting[bool]
+	sandboxNetwork           setting[bool]
+	elevatedEnabled          setting[bool]
+	pathPrepend, allowlist   setting[[]string]
+	security, sandbox, host  setting[string]
+	cwd                      setting[string]
+}
+
+type jsonKind int
+
+const (
+	kindObject jsonKind = iota
+	kindStrings
+	kindString
+	kindNumber
+	kindInteger
+	kindBool
+)
+
+var expectedText = map[jsonKind]string{
+	kindObject:  "an object",
+	kindStrings: "an array of strings",
+	kindString:  "a string",
+	kindNumber:  "a number",
+	kindInteger: "an integer",
+	kindBool:    "a boolean",
+}
+
+// schemaNode describes one key of the config file. apply stores a checked leaf value; it returns a problem text
+// (without the "config <file>: " prefix) or "".
+type schemaNode struct {
+	kind     jsonKind
+	children map[string]*schemaNode
+	apply    func(path string, v any) string
+}
+
+func gotText(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case json.Number:
+		return "number"
+	case bool:
+		return "boolean"
+	default:
+		return "null"
+	}
+}
+
+// configSchema builds the schema whose leaves store into fc.
+func (l *loader) configSchema(fc *fileConfig) *schemaNode {
+	strs := func(dst *setting[[]string]) *schemaNode {
+		return &schemaNode{kind: kindStrings, apply: func(path string, v any) string {
+			*dst = setting[[]string]{set: true, v: cleanList(v.([]string)), name: path}
+			return ""
+		}}
+	}
+	integer := func(dst *setting[int64]) *schemaNode {
+		return &schemaNode{kind: kindInteger, apply: func(path string, v any) string {
+			n := v.(json.Number)
+			f, _ := strconv.ParseFloat(n.String(), 64) // ±Inf when out of range: clamped below
+			i := int64(math.MaxInt64)
+			switch {
+			case f < math.MinInt64:
+				i = math.MinInt64
+			case f < math.MaxInt64:
+				i = int64(f)
+			}
+			*dst = setting[int64]{set: true, v: i, name: path, raw: n.String()}
+			return ""
+		}}
+	}
+	boolean := func(dst *setting[bool]) *schemaNode {
+		return &schemaNode{kind: kindBool, apply: func(path string, v any) string {
+			*dst = setting[bool]{set: true, v: v.(bool), name: path}
+			return ""
+		}}
+	}
+	enum := func(dst *setting[string], allowed []string) *schemaNode {
+		return &schemaNode{kind: kindString, apply: func(path string, v any) string {
+			s := v.(string)
+			if path == "tools.exec.host" && s == "node" {
+				return `tools.exec.host: "node" is not supported (node hosts are out of scope)`
+			}
+			if !slices.Contains(allowed, s) {
+				return fmt.Sprintf("%s: %q is not one of %s", path, s, strings.Join(allowed, ", "))
+			}
+			*dst = setting[string]{set: true, v: s, name: path, raw: s}
+			return ""
+		}}
+	}
+	timeout := &schemaNode{kind: kindNumber, apply: func(path string, v any) string {
+		n := v.(json.Number)
+		f, _ := strconv.ParseFloat(n.String(), 64)
+		if f < 0 {
+			return path + ": must be 0 or more"
+		}
+		fc.timeoutSec = setting[float64]{set: true, v: f, name: path, raw: n.String()}
+		return ""
+	}}
+	cwd := &schemaNode{kind: kindString, apply: func(path string, v any) string {
+		s := v.(string)
+		dir, ok := l.resolveDir(s)
+		if !ok {
+			return fmt.Sprintf("%s: %q is not an existing directory", path, s)
+		}
+		fc.cwd = setting[string]{set: true, v: dir, name: path, raw: s}
+		return ""
+	}}
+	return &schemaNode{kind: kindObject, children: map[string]*schemaNode{
+		"$schema": {kind: kindString}, // any string, ignored
+		"tools": {kind: kindObject, children: map[string]*schemaNode{
+			"allow": strs(&fc.toolsAllow),
+			"deny":  strs(&fc.toolsDeny),
+			"exec": {kind: kindObject, children: map[string]*schemaNode{
+				"backgroundMs":             integer(&fc.backgroundMs),
+				"timeoutSec":               timeout,
+				"cleanupMs":                integer(&fc.cleanupMs),
+				"notifyOnExit":             boolean(&fc.notifyOnExit),
+				"notifyOnExitEmptySuccess": boolean(&fc.notifyOnExitEmptySuccess),
+				"pathPrepend":              strs(&fc.pathPrepend),
+				"security":                 enum(&fc.security, securityModes),
+				"allowlist":                strs(&fc.allowlist),
+				"sandbox":                  enum(&fc.sandbox, sandboxModes),
+				"sandboxNetwork":           boolean(&fc.sandboxNetwork),
+				"host":                     enum(&fc.host, hostModes),
+				"cwd":                      cwd,
+				"killGraceMs":              integer(&fc.killGraceMs),
+			}},
+			"elevated": {kind: kindObject, children: map[string]*schemaNode{
+				"enabled": boolean(&fc.elevatedEnabled),
+			}},
+		}},
+	}}
+}
+
+// readConfigFile reads, decodes and checks the config file. It returns the first problem ("" = none); keys are
+// visited in sorted order so that the reported problem is deterministic.
+func (l *loader) readConfigFile(p string, fc *fileConfig) string {
+	full := p
+	if !filepath.IsAbs(full) {
+		if wd, err := l.serverWd(); err == nil {
+			full = filepath.Join(wd, full)
+		}
+	}
+	data, err := os.ReadFile(full)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is already in the message
+		}
+		return err.Error()
+	}
+	if err := json.Unmarshal(data, new(json.RawMessage)); err != nil { // full syntax check, incl. trailing data
+		return "invalid JSON: " + err.Error()
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var root any
+	if err := dec.Decode(&root); err != nil {
+		return "invalid JSON: " + err.Error()
+	}
+	return walkConfig("", root, l.configSchema(fc))
+}
+
+func walkConfig(path string, v any, node *schemaNode) string {
+	mismatch := func() string {
+		msg := fmt.Sprintf("expected %s, got %s", expectedText[node.kind], gotText(v))
+		if path == "" {
+			return msg
+		}
+		return path + ": " + msg
+	}
+	var leaf any
+	switch node.kind {
+	case kindObject:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return mismatch()
+		}
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			sub := k
+			if path != "" {
+				sub = path + "." + k
+			}
+			child, known := node.children[k]
+			if !known {
+				return fmt.Sprintf("unknown key %q", sub)
+			}
+			if problem := walkConfig(sub, obj[k], child); problem != "" {
+				return problem
+			}
+		}
+		return ""
+	case kindStrings:
+		arr, ok := v.([]any)
+		if !ok {
+			return mismatch()
+		}
+		strs := make([]string, len(arr))
+		for i, item := range arr {
+			s, ok := item.(string)
+			if !ok {
+				return fmt.Sprintf("%s[%d]: expected a string, got %s", path, i, gotText(item))
+			}
+			strs[i] = s
+		}
+		leaf = strs
+	case kindString:
+		if _, ok := v.(string); !ok {
+			return mismatch()
+		}
+		leaf = v
+	case kindNumber:
+		if _, ok := v.(json.Number); !ok {
+			return mismatch()
+		}
+		leaf = v
+	case kindInteger:
+		n, ok := v.(json.Number)
+		if !ok {
+			return mismatch()
+		}
+		if _, err := strconv.ParseInt(n.String(), 10, 64); err != nil {
+			f, _ := strconv.ParseFloat(n.String(), 64)
+			if !math.IsInf(f, 0) && f != math.Trunc(f) {
+				return mismatch() // a fractional part: "got number"
+			}
+		}
+		leaf = v
+	case kindBool:
+		if _, ok := v.(bool); !ok {
+			return mismatch()
+		}
+		leaf = v
+	}
+	if node.apply != nil {
+		return node.apply(path, leaf)
+	}
+	return ""
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shell selection (exec.md §9)
+
+// selectShell chooses the shell from the server's SHELL and PATH.
+func selectShell(shellVar, pathVar string) string {
+	shell := strings.TrimSpace(shellVar)
+	if shell == "" {
+		return "/bin/sh"
+	}
+	if !strings.Contains(shell, "/") {
+		if found := lookPath(shell, pathVar); found != "" {
+			shell = found
+		}
+	}
+	if filepath.Base(shell) == "fish" {
+		for _, alt := range []string{"bash", "sh"} {
+			if found := lookPath(alt, pathVar); found != "" {
+				return found
+			}
+		}
+	}
+	return shell
+}
+
+// lookPath finds an executable regular file named name in the directories of pathVar ("" if none).
+func lookPath(name, pathVar string) string {
+	for _, dir := range filepath.SplitList(pathVar) {
+		if dir == "" {
+			continue // an empty entry would mean the current directory; never search it
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return p
+		}
+	}
+	return ""
+}

@@ -1,0 +1,323 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestEmbeddedEnvPolicyMatchesSpec compares the embedded copy with the
+// specification's file when the shared checkout is present.
+func TestEmbeddedEnvPolicyMatchesSpec(t *testing.T) {
+	spec := filepath.Join("..", "..", "shared", "spec", "env-policy.json")
+	data, err := os.ReadFile(spec)
+	if err != nil {
+		t.Skipf("spec not available: %v", err)
+	}
+	if !bytes.Equal(data, envPolicyJSON) {
+		t.Fatalf("policy/env-policy.json differs from %s; copy it again", spec)
+	}
+}
+
+func TestEnvPolicyDataWellFormed(t *testing.T) {
+	var raw map[string][]string
+	if err := json.Unmarshal(envPolicyJSON, &raw); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"allowedInherited", "blockedEverywhere", "blockedEverywherePrefixes", "blockedOverrideOnly", "blockedOverridePrefixes"}
+	var got []string
+	for k := range raw {
+		got = append(got, k)
+	}
+	slices.Sort(got)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("lists = %v, want %v", got, want)
+	}
+	for name, list := range raw {
+		if len(list) == 0 {
+			t.Errorf("%s is empty", name)
+		}
+		seen := map[string]bool{}
+		for _, n := range list {
+			if n != strings.ToUpper(n) || strings.TrimSpace(n) != n || n == "" {
+				t.Errorf("%s: %q is not a trimmed upper-case name", name, n)
+			}
+			if seen[n] {
+				t.Errorf("%s: duplicate %q", name, n)
+			}
+			seen[n] = true
+		}
+	}
+	if len(envLists.blockedEverywhere) != len(raw["blockedEverywhere"]) ||
+		len(envLists.blockedOverrideOnly) != len(raw["blockedOverrideOnly"]) ||
+		len(envLists.allowedInherited) != len(raw["allowedInherited"]) {
+		t.Fatal("parsed sets do not match the file")
+	}
+}
+
+func TestInheritedEnv(t *testing.T) {
+	stripped := []string{
+		// policy.md §2.1 examples
+		"NODE_OPTIONS", "PYTHONPATH", "BASH_ENV", "ENV", "SHELL", "IFS", "SSLKEYLOGFILE", "GIT_DIR",
+		"JAVA_TOOL_OPTIONS", "LD_PRELOAD", "EDITOR", "CLASSPATH", "GITHUB_TOKEN", "GH_TOKEN",
+		"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "NPM_TOKEN", "DATABASE_URL", "REDIS_URL",
+		// prefixes and case-insensitivity
+		"BASH_FUNC_foo%%", "DYLD_INSERT_LIBRARIES", "LD_LIBRARY_PATH", "ld_debug", "github_token", "Node_Options",
+	}
+	kept := []string{
+		// policy.md §2.1 examples
+		"HOME", "PATH", "USER", "LANG", "TERM", "SSH_AUTH_SOCK", "HTTP_PROXY", "KUBECONFIG",
+		"AWS_SHARED_CREDENTIALS_FILE",
+		// allowedInherited, case-insensitive; override-only prefixes are inherited
+		"XDG_RUNTIME_DIR", "http_proxy", "PAGER", "GIT_PAGER", "GIT_CONFIG_COUNT", "NPM_CONFIG_REGISTRY",
+		"TF_VAR_region", "CARGO_REGISTRIES_X_INDEX", "FOO_OK", "LDX", "LD", "_",
+	}
+	for _, k := range stripped {
+		if got := InheritedEnv([]string{k + "=v"}); len(got) != 0 {
+			t.Errorf("%s kept, want stripped", k)
+		}
+	}
+	for _, k := range kept {
+		if got := InheritedEnv([]string{k + "=v"}); !reflect.DeepEqual(got, []string{k + "=v"}) {
+			t.Errorf("%s: got %q, want kept", k, got)
+		}
+	}
+
+	in := []string{"B=2", "GITHUB_TOKEN=t", "A=1", "NOEQUALS", "=weird", "HOME=/h", "EMPTY=", "X=a=b", "B=3"}
+	want := []string{"B=2", "A=1", "HOME=/h", "EMPTY=", "X=a=b", "B=3"}
+	orig := slices.Clone(in)
+	if got := InheritedEnv(in); !reflect.DeepEqual(got, want) {
+		t.Errorf("InheritedEnv = %q, want %q", got, want)
+	}
+	if !reflect.DeepEqual(in, orig) {
+		t.Error("input modified")
+	}
+	if got := InheritedEnv(nil); got == nil || len(got) != 0 {
+		t.Errorf("InheritedEnv(nil) = %#v, want empty non-nil", got)
+	}
+}
+
+func TestValidateEnv(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want map[string]string // accepted result when msg == ""
+		msg  string
+	}{
+		// Every row of the policy.md §2.2 examples table.
+		{"path", map[string]string{"PATH": "/explicit/bin"}, nil,
+			"Security Violation: Custom 'PATH' variable is forbidden during host execution."},
+		{"path lower", map[string]string{"path": "/x"}, nil,
+			"Security Violation: Custom 'PATH' variable is forbidden during host execution."},
+		{"classpath", map[string]string{"CLASSPATH": "/x"}, nil,
+			"Security Violation: Environment variable 'CLASSPATH' is forbidden during host execution."},
+		{"ld prefix", map[string]string{"LD_DEBUG": "1"}, nil,
+			"Security Violation: Environment variable 'LD_DEBUG' is forbidden during host execution."},
+		{"two blocked", map[string]string{"HTTPS_PROXY": "x", "NODE_TLS_REJECT_UNAUTHORIZED": "0"}, nil,
+			"Security Violation: blocked override keys: HTTPS_PROXY, NODE_TLS_REJECT_UNAUTHORIZED."},
+		{"invalid", map[string]string{"1BAD": "x"}, nil,
+			"Security Violation: invalid non-portable override keys: 1BAD."},
+		{"path and classpath", map[string]string{"PATH": "/x", "CLASSPATH": "/y"}, nil,
+			"Security Violation: Custom 'PATH' variable is forbidden during host execution (blocked override keys: CLASSPATH, PATH)."},
+		{"home and invalid", map[string]string{"HOME": "/tmp", "A-B": "x"}, nil,
+			"Security Violation: blocked override keys: HOME; invalid non-portable override keys: A-B."},
+		{"accepted", map[string]string{"FOO": "bar", "TERM": "xterm"}, map[string]string{"FOO": "bar", "TERM": "xterm"}, ""},
+
+		// Further variants.
+		{"blocked reported upper-cased", map[string]string{"classpath": "/x"}, nil,
+			"Security Violation: Environment variable 'CLASSPATH' is forbidden during host execution."},
+		{"duplicates merged", map[string]string{"PATH": "/x", "path": "/y", " Path ": "/z"}, nil,
+			"Security Violation: Custom 'PATH' variable is forbidden during host execution."},
+		{"duplicate blocked merged", map[string]string{"classpath": "/x", "CLASSPATH": "/y"}, nil,
+			"Security Violation: Environment variable 'CLASSPATH' is forbidden during host execution."},
+		{"path and invalid", map[string]string{"PATH": "/x", "A.B": "x"}, nil,
+			"Security Violation: Custom 'PATH' variable is forbidden during host execution (blocked override keys: PATH; invalid non-portable override keys: A.B)."},
+		{"single blocked plus invalid", map[string]string{"CLASSPATH": "/x", "9": "x"}, nil,
+			"Security Violation: blocked override keys: CLASSPATH; invalid non-portable override keys: 9."},
+		{"invalid sorted bytewise, trimmed", map[string]string{" b-c ": "x", "B-C": "y", "a b": "z", "1": "w"}, nil,
+			"Security Violation: invalid non-portable override keys: 1, B-C, a b, b-c."},
+		{"invalid deduplicated after trim", map[string]string{"A-B": "x", " A-B": "y"}, nil,
+			"Security Violation: invalid non-portable override keys: A-B."},
+		{"empty key invalid", map[string]string{"  ": "x"}, nil,
+			"Security Violation: invalid non-portable override keys: ."},
+		{"non-ascii invalid", map[string]string{"ÄRGER": "x"}, nil,
+			"Security Violation: invalid non-portable override keys: ÄRGER."},
+		{"blocked sorted bytewise", map[string]string{"gh_token": "x", "AWS_ACCESS_KEY_ID": "y", "bash_env": "z"}, nil,
+			"Security Violation: blocked override keys: AWS_ACCESS_KEY_ID, BASH_ENV, GH_TOKEN."},
+		{"allowedInherited not overridable", map[string]string{"SSH_AUTH_SOCK": "/s"}, nil,
+			"Security Violation: Environment variable 'SSH_AUTH_SOCK' is forbidden during host execution."},
+		{"override prefix", map[string]string{"GIT_CONFIG_COUNT": "1"}, nil,
+			"Security Violation: Environment variable 'GIT_CONFIG_COUNT' is forbidden during host execution."},
+		{"override prefixes lower", map[string]string{"npm_config_registry": "r", "tf_var_x": "1", "cargo_registries_a_index": "i"}, nil,
+			"Security Violation: blocked override keys: CARGO_REGISTRIES_A_INDEX, NPM_CONFIG_REGISTRY, TF_VAR_X."},
+		{"everywhere prefixes", map[string]string{"DYLD_X": "1", "BASH_FUNC_f": "1"}, nil,
+			"Security Violation: blocked override keys: BASH_FUNC_F, DYLD_X."},
+		{"trimmed and case kept", map[string]string{" Foo ": "1", "_x9": "2", "LDX": "3", "PATHX": "4"},
+			map[string]string{"Foo": "1", "_x9": "2", "LDX": "3", "PATHX": "4"}, ""},
+		{"trim collision smallest given key wins", map[string]string{" FOO": "a", "FOO": "b", "FOO ": "c"},
+			map[string]string{"FOO": "a"}, ""},
+		{"empty map", map[string]string{}, map[string]string{}, ""},
+		{"nil map", nil, map[string]string{}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ValidateEnv(tt.env)
+			if tt.msg != "" {
+				var d *Denial
+				if !errors.As(err, &d) {
+					t.Fatalf("err = %v (%T), want *Denial", err, err)
+				}
+				if d.Error() != tt.msg {
+					t.Fatalf("message\n got %q\nwant %q", d.Error(), tt.msg)
+				}
+				if got != nil {
+					t.Fatalf("map = %v, want nil on denial", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("err = %v", err)
+			}
+			if got == nil || !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %#v, want %#v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAssembleEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		base    []string
+		over    map[string]string
+		prepend []string
+		pty     bool
+		want    []string
+	}{
+		{
+			name: "non-pty defaults added sorted",
+			base: []string{"HOME=/h", "PATH=/usr/bin:/bin"},
+			want: []string{"HOME=/h", "PATH=/usr/bin:/bin", "GIT_PAGER=cat", "GIT_TERMINAL_PROMPT=0", "OPENCLAW_SHELL=exec", "PAGER=cat", "TERM=dumb"},
+		},
+		{
+			name: "non-pty defaults only when absent",
+			base: []string{"TERM=xterm", "PAGER=less", "GIT_PAGER=", "GIT_TERMINAL_PROMPT=1", "OPENCLAW_SHELL=other"},
+			want: []string{"TERM=xterm", "PAGER=less", "GIT_PAGER=", "GIT_TERMINAL_PROMPT=1", "OPENCLAW_SHELL=exec"},
+		},
+		{
+			name: "overrides replace exact key and add sorted",
+			base: []string{"FOO=1", "foo=2", "TERM=xterm"},
+			over: map[string]string{"FOO": "x", "ZED": "z", "ALPHA": "a", "TERM": "vt100"},
+			want: []string{"FOO=x", "foo=2", "TERM=vt100", "ALPHA=a", "GIT_PAGER=cat", "GIT_TERMINAL_PROMPT=0", "OPENCLAW_SHELL=exec", "PAGER=cat", "ZED=z"},
+		},
+		{
+			name:    "path prepend dedupe keeps first",
+			base:    []string{"PATH=/usr/bin:/opt/b:/bin:/usr/bin", "TERM=dumb"},
+			prepend: []string{" /opt/a ", "", "/opt/b", "  ", "/opt/a"},
+			want:    []string{"PATH=/opt/a:/opt/b:/usr/bin:/bin", "TERM=dumb", "GIT_PAGER=cat", "GIT_TERMINAL_PROMPT=0", "OPENCLAW_SHELL=exec", "PAGER=cat"},
+		},
+		{
+			name:    "path prepend without base path",
+			base:    []string{"TERM=dumb", "Path=/x"},
+			prepend: []string{"/opt/a", "/opt/b"},
+			want:    []string{"TERM=dumb", "Path=/x", "GIT_PAGER=cat", "GIT_TERMINAL_PROMPT=0", "OPENCLAW_SHELL=exec", "PAGER=cat", "PATH=/opt/a:/opt/b"},
+		},
+		{
+			name:    "path prepend with empty base path",
+			base:    []string{"PATH=", "TERM=dumb"},
+			prepend: []string{"/opt/a"},
+			want:    []string{"PATH=/opt/a", "TERM=dumb", "GIT_PAGER=cat", "GIT_TERMINAL_PROMPT=0", "OPENCLAW_SHELL=exec", "PAGER=cat"},
+		},
+		{
+			name:    "path prepend keeps empty element of base once",
+			base:    []string{"PATH=/bin::/usr/bin:", "TERM=dumb"},
+			prepend: []string{"/opt/a"},
+			want:    []string{"PATH=/opt/a:/bin::/usr/bin", "TERM=dumb", "GIT_PAGER=cat", "GIT_TERMINAL_PROMPT=0", "OPENCLAW_SHELL=exec", "PAGER=cat"},
+		},
+		{
+			name:    "no prepend leaves path untouched",
+			base:    []string{"PATH=/bin:/bin", "TERM=dumb"},
+			prepend: []string{"", " "},
+			want:    []string{"PATH=/bin:/bin", "TERM=dumb", "GIT_PAGER=cat", "GIT_TERMINAL_PROMPT=0", "OPENCLAW_SHELL=exec", "PAGER=cat"},
+		},
+		{
+			name: "pty keeps a real TERM and adds no other defaults",
+			base: []string{"TERM=screen-256color", "HOME=/h"},
+			pty:  true,
+			want: []string{"TERM=screen-256color", "HOME=/h", "OPENCLAW_SHELL=exec"},
+		},
+		{
+			name: "pty replaces dumb TERM",
+			base: []string{"TERM=dumb"},
+			pty:  true,
+			want: []string{"TERM=xterm-256color", "OPENCLAW_SHELL=exec"},
+		},
+		{
+			name: "pty replaces empty TERM",
+			base: []string{"TERM="},
+			pty:  true,
+			want: []string{"TERM=xterm-256color", "OPENCLAW_SHELL=exec"},
+		},
+		{
+			name: "pty adds TERM when absent",
+			base: []string{"HOME=/h"},
+			pty:  true,
+			want: []string{"HOME=/h", "OPENCLAW_SHELL=exec", "TERM=xterm-256color"},
+		},
+		{
+			name: "pty TERM from override",
+			base: []string{"TERM=dumb"},
+			over: map[string]string{"TERM": "xterm-kitty"},
+			pty:  true,
+			want: []string{"TERM=xterm-kitty", "OPENCLAW_SHELL=exec"},
+		},
+		{
+			name: "duplicate base keys collapse to first position, last value",
+			base: []string{"A=1", "B=2", "A=3", "junk", "=x"},
+			pty:  true,
+			want: []string{"A=3", "B=2", "OPENCLAW_SHELL=exec", "TERM=xterm-256color"},
+		},
+		{
+			name: "empty base",
+			want: []string{"GIT_PAGER=cat", "GIT_TERMINAL_PROMPT=0", "OPENCLAW_SHELL=exec", "PAGER=cat", "TERM=dumb"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			orig := slices.Clone(tt.base)
+			got := AssembleEnv(tt.base, tt.over, tt.prepend, tt.pty)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("\n got %q\nwant %q", got, tt.want)
+			}
+			if !reflect.DeepEqual(tt.base, orig) {
+				t.Fatal("base modified")
+			}
+			// Deterministic: same result on every call (map iteration order varies).
+			for range 20 {
+				if again := AssembleEnv(tt.base, tt.over, tt.prepend, tt.pty); !reflect.DeepEqual(again, got) {
+					t.Fatalf("non-deterministic: %q vs %q", again, got)
+				}
+			}
+		})
+	}
+}
+
+// TestEnvPipeline follows acceptance scenario 62 through the three steps.
+func TestEnvPipeline(t *testing.T) {
+	base := InheritedEnv([]string{"SSLKEYLOGFILE=/tmp/k", "GITHUB_TOKEN=t", "FOO_OK=1", "HOME=/home/me", "PATH=/usr/bin:/bin"})
+	over, err := ValidateEnv(map[string]string{" FOO ": "bar"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := AssembleEnv(base, over, []string{"/opt/a", "/opt/b"}, false)
+	want := []string{"FOO_OK=1", "HOME=/home/me", "PATH=/opt/a:/opt/b:/usr/bin:/bin", "FOO=bar", "GIT_PAGER=cat", "GIT_TERMINAL_PROMPT=0", "OPENCLAW_SHELL=exec", "PAGER=cat", "TERM=dumb"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("\n got %q\nwant %q", got, want)
+	}
+}

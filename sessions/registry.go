@@ -1,0 +1,689 @@
+// Package sessions owns every process execmcp starts: spawning, supervision (readers, reaping, the bounded
+// drain after exit), termination of process groups, the registry of running sessions and finished records,
+// ids, retention caps, the TTL sweeper and the process-group ledger.
+//
+// Concurrency contract: a Registry is safe for concurrent use. Map membership changes under the registry
+// lock, per-session state under the session lock, and the lock order is registry, then session. No lock is
+// held while doing I/O, signalling or waiting. The registry owns every goroutine it starts (readers, the
+// waiter of each session, timeout and escalation timers, the sweeper); Close terminates every process group
+// and waits for all of them.
+package sessions
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/execmcp/execmcp/output"
+)
+
+// Options configure a Registry. The zero value of each field selects the documented default.
+type Options struct {
+	// MaxOutputChars caps the aggregated output per session; 0 means 100000.
+	MaxOutputChars int
+	// PendingMaxChars caps pending output per stream; 0 means 30000. It is never above MaxOutputChars.
+	PendingMaxChars int
+	// KillGrace is the time between SIGTERM and SIGKILL; 0 means SIGKILL at once (no SIGTERM).
+	KillGrace time.Duration
+	// DrainGrace bounds the wait for output readers after the leader exited; 0 means 2000 ms.
+	DrainGrace time.Duration
+	// TTL is how long finished records are kept after they ended; 0 means 30 min.
+	TTL time.Duration
+	// SweepInterval is the sweeper period; 0 means max(30 s, TTL/6).
+	SweepInterval time.Duration
+	// MaxFinished and MaxFinishedChars cap finished records per scope; 0 means 50 and 2000000.
+	MaxFinished, MaxFinishedChars int
+	// Now is the clock for timestamps and TTL decisions; nil means time.Now.
+	Now func() time.Time
+	// Rand feeds id generation; nil means crypto/rand.
+	Rand io.Reader
+	// Logger receives session lifecycle logs; nil discards them.
+	Logger *slog.Logger
+	// OnExit is called once for every backgrounded, not removed session when it is finalized, outside all
+	// locks, never during or after Close. It must not block. Nil means no callback.
+	OnExit func(Info)
+}
+
+// Registry holds the sessions of every scope.
+type Registry struct {
+	opts   Options
+	logger *slog.Logger
+
+	mu         sync.Mutex
+	running    map[string]*Session // includes removed sessions until they finalize
+	finished   map[string]*Session
+	ledger     map[int]string      // pgid -> scope, until the group is empty
+	escalating map[int]*time.Timer // pgid -> pending TERM->KILL escalation
+	closing    bool
+	sweeping   bool
+
+	wg   sync.WaitGroup
+	quit chan struct{}
+}
+
+// New returns an empty registry. No goroutine runs until the first session starts.
+func New(opts Options) *Registry {
+	if opts.MaxOutputChars <= 0 {
+		opts.MaxOutputChars = output.DefaultMaxChars
+	}
+	if opts.PendingMaxChars <= 0 {
+		opts.PendingMaxChars = output.DefaultPendingChars
+	}
+	if opts.PendingMaxChars > opts.MaxOutputChars {
+		opts.PendingMaxChars = opts.MaxOutputChars
+	}
+	if opts.KillGrace < 0 {
+		opts.KillGrace = 0
+	}
+	if opts.DrainGrace <= 0 {
+		opts.DrainGrace = 2000 * time.Millisecond
+	}
+	if opts.TTL <= 0 {
+		opts.TTL = 30 * time.Minute
+	}
+	if opts.SweepInterval <= 0 {
+		opts.SweepInterval = max(30*time.Second, opts.TTL/6)
+	}
+	if opts.MaxFinished <= 0 {
+		opts.MaxFinished = 50
+	}
+	if opts.MaxFinishedChars <= 0 {
+		opts.MaxFinishedChars = 2000000
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Registry{
+		opts:       opts,
+		logger:     logger,
+		running:    map[string]*Session{},
+		finished:   map[string]*Session{},
+		ledger:     map[int]string{},
+		escalating: map[int]*time.Timer{},
+		quit:       make(chan struct{}),
+	}
+}
+
+// ErrClosed is returned by Start after Close began.
+var ErrClosed = errors.New("server is shutting down")
+
+// Start spawns spec's command and registers it as a running foreground session. The warnings are lines for
+// the caller's result (the PTY fallback). An error means nothing was started and nothing is registered.
+func (r *Registry) Start(spec Spec) (*Session, []string, error) {
+	r.mu.Lock()
+	closing := r.closing
+	r.mu.Unlock()
+	if closing {
+		return nil, nil, ErrClosed
+	}
+	var warnings []string
+	p, err := spawnRetry(spec, spec.PTY)
+	if err != nil && spec.PTY {
+		cmd := output.TruncateMiddle(output.CollapseSpace(spec.Command), 120)
+		warnings = append(warnings, fmt.Sprintf("Warning: PTY spawn failed (%v); retrying without PTY for `%s`.", err, cmd))
+		p, err = spawnRetry(spec, false)
+	}
+	if err != nil {
+		return nil, warnings, err
+	}
+	s := newSession(r, spec, p)
+
+	r.mu.Lock()
+	s.id = r.newID()
+	r.running[s.id] = s
+	r.ledger[s.pid] = spec.Scope
+	r.ensureSweeper()
+	closing = r.closing
+	r.wg.Add(1 + len(p.outputs))
+	r.mu.Unlock()
+
+	s.supervise()
+	r.logger.Info("session started", "id", s.id, "scope", spec.Scope, "pid", s.pid, "pty", p.pty)
+	r.logger.Debug("session command", "id", s.id, "command", output.TruncateMiddle(spec.Command, 200))
+	if closing {
+		// Close began between the check above and registration: this session must not outlive it.
+		r.terminate(s, ReasonShutdown)
+	}
+	return s, warnings, nil
+}
+
+// spawnRetry retries a spawn that failed with EAGAIN once after 100 ms (process table or memory pressure).
+func spawnRetry(spec Spec, pty bool) (*proc, error) {
+	p, err := spawn(spec, pty)
+	if err != nil && errors.Is(err, syscall.EAGAIN) {
+		time.Sleep(100 * time.Millisecond)
+		p, err = spawn(spec, pty)
+	}
+	return p, err
+}
+
+// lookup finds a visible session of scope: running (not removed) or finished.
+func (r *Registry) lookup(scope, id string) (*Session, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s, ok := r.running[id]; ok && s.scope == scope && !s.removedFlag() {
+		return s, false
+	}
+	if s, ok := r.finished[id]; ok && s.scope == scope {
+		return s, true
+	}
+	return nil, false
+}
+
+// List returns the scope's backgrounded running sessions and finished records, newest first (ties by id).
+func (r *Registry) List(scope string) []Info {
+	r.mu.Lock()
+	var ss []*Session
+	for _, s := range r.running {
+		if s.scope == scope {
+			ss = append(ss, s)
+		}
+	}
+	for _, s := range r.finished {
+		if s.scope == scope {
+			ss = append(ss, s)
+		}
+	}
+	r.mu.Unlock()
+	infos := make([]Info, 0, len(ss))
+	for _, s := range ss {
+		s.mu.Lock()
+		visible := s.backgrounded && !s.removed
+		s.mu.Unlock()
+		if visible {
+			infos = append(infos, s.info(false))
+		}
+	}
+	sort.Slice(infos, func(i, j int) bool {
+		if !infos[i].StartedAt.Equal(infos[j].StartedAt) {
+			return infos[i].StartedAt.After(infos[j].StartedAt)
+		}
+		return infos[i].ID < infos[j].ID
+	})
+	return infos
+}
+
+var retrySchedule = [...]time.Duration{5 * time.Second, 10 * time.Second, 30 * time.Second, 60 * time.Second}
+
+// Poll drains the session's pending output, first waiting up to wait for output or exit (process.md §5).
+func (r *Registry) Poll(ctx context.Context, scope, id string, wait time.Duration) (PollResult, error) {
+	s, _ := r.lookup(scope, id)
+	if s == nil {
+		return PollResult{}, ErrNotFound
+	}
+	s.mu.Lock()
+	if !s.backgrounded {
+		s.mu.Unlock()
+		return PollResult{}, ErrNotBackgrounded
+	}
+	idle := s.buf.PendingChars() == 0 && s.state != stateFinished
+	changed := s.changed
+	s.mu.Unlock()
+
+	if wait > 0 && idle {
+		s.waitOutput(ctx, changed, wait)
+	}
+
+	s.mu.Lock()
+	d := s.buf.Drain()
+	res := PollResult{Output: d.Text, Chunks: d.Chunks, Omitted: d.Omitted, Discarded: d.Discarded}
+	if s.state == stateFinished {
+		res.Finished = true
+		s.retry = 0
+	} else if d.Chunks > 0 {
+		s.retry = 0
+		res.RetryIn = retrySchedule[0]
+	} else {
+		res.RetryIn = retrySchedule[min(s.retry, len(retrySchedule)-1)]
+		s.retry++
+	}
+	s.mu.Unlock()
+	res.Info = s.info(true)
+	return res, nil
+}
+
+// waitOutput blocks until new output (then up to 100 ms more to gather the burst), finalization, the wait
+// limit or the end of ctx, whichever comes first.
+func (s *Session) waitOutput(ctx context.Context, changed <-chan struct{}, wait time.Duration) {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	select {
+	case <-changed:
+	case <-s.done:
+		return
+	case <-deadline.C:
+		return
+	case <-ctx.Done():
+		return
+	}
+	gather := time.NewTimer(100 * time.Millisecond)
+	defer gather.Stop()
+	select {
+	case <-gather.C:
+	case <-s.done:
+	case <-deadline.C:
+	case <-ctx.Done():
+	}
+}
+
+// Log returns the session's info with its retained aggregated output. It never drains pending output.
+func (r *Registry) Log(scope, id string) (Info, error) {
+	s, _ := r.lookup(scope, id)
+	if s == nil {
+		return Info{}, ErrNotFound
+	}
+	if !s.isBackgrounded() {
+		return Info{}, ErrNotBackgrounded
+	}
+	return s.info(true), nil
+}
+
+// Kill signals the session's process group. TERM terminates with escalation, KILL kills at once, other
+// signals are sent once. Any kill marks the session so that its exit is not announced.
+func (r *Registry) Kill(scope, id string, sig syscall.Signal) (Info, error) {
+	s, finished := r.lookup(scope, id)
+	if s == nil || finished {
+		return Info{}, ErrNotFound
+	}
+	s.mu.Lock()
+	if !s.backgrounded {
+		s.mu.Unlock()
+		return Info{}, ErrNotBackgrounded
+	}
+	s.killRequested = true
+	s.retry = 0
+	s.mu.Unlock()
+	var err error
+	switch sig {
+	case syscall.SIGTERM:
+		err = r.terminate(s, ReasonCancel)
+	case syscall.SIGKILL:
+		s.recordReason(ReasonCancel)
+		err = signalGroup(s.pid, syscall.SIGKILL)
+	default:
+		err = signalGroup(s.pid, sig)
+	}
+	if err != nil {
+		return Info{}, &SignalError{Terminate: sig == syscall.SIGTERM || sig == syscall.SIGKILL, Err: err}
+	}
+	return s.info(false), nil
+}
+
+// Clear deletes a finished record. Anything else is ErrNotFound.
+func (r *Registry) Clear(scope, id string) (Info, error) {
+	r.mu.Lock()
+	s, ok := r.finished[id]
+	if !ok || s.scope != scope {
+		r.mu.Unlock()
+		return Info{}, ErrNotFound
+	}
+	delete(r.finished, id)
+	r.mu.Unlock()
+	return s.info(false), nil
+}
+
+// Remove deletes a finished record, or marks a backgrounded running session removed and terminates it; the
+// bool reports the latter.
+func (r *Registry) Remove(scope, id string) (Info, bool, error) {
+	r.mu.Lock()
+	if s, ok := r.finished[id]; ok && s.scope == scope {
+		delete(r.finished, id)
+		r.mu.Unlock()
+		return s.info(false), false, nil
+	}
+	s, ok := r.running[id]
+	if !ok || s.scope != scope {
+		r.mu.Unlock()
+		return Info{}, false, ErrNotFound
+	}
+	s.mu.Lock()
+	if s.removed {
+		s.mu.Unlock()
+		r.mu.Unlock()
+		return Info{}, false, ErrNotFound
+	}
+	if !s.backgrounded {
+		s.mu.Unlock()
+		r.mu.Unlock()
+		return Info{}, false, ErrNotBackgrounded
+	}
+	s.removed = true
+	s.retry = 0
+	s.mu.Unlock()
+	r.mu.Unlock()
+	info := s.info(false)
+	_ = r.terminate(s, ReasonCancel)
+	return info, true, nil
+}
+
+// terminate records reason and stops the session's process group (exec.md §12).
+func (r *Registry) terminate(s *Session, reason Reason) error {
+	s.recordReason(reason)
+	return r.terminateGroup(s.pid)
+}
+
+// terminateGroup sends SIGTERM to the group and arms one SIGKILL escalation for it, or SIGKILL at once when
+// the grace is zero. ESRCH counts as success.
+func (r *Registry) terminateGroup(pgid int) error {
+	if r.opts.KillGrace == 0 {
+		return signalGroup(pgid, syscall.SIGKILL)
+	}
+	if err := signalGroup(pgid, syscall.SIGTERM); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, pending := r.escalating[pgid]; pending || r.quitClosed() {
+		return nil
+	}
+	r.wg.Add(1)
+	r.escalating[pgid] = time.AfterFunc(r.opts.KillGrace, func() {
+		defer r.wg.Done()
+		if groupAlive(pgid) {
+			_ = signalGroup(pgid, syscall.SIGKILL)
+		}
+		r.mu.Lock()
+		delete(r.escalating, pgid)
+		r.mu.Unlock()
+	})
+	return nil
+}
+
+func (r *Registry) quitClosed() bool {
+	select {
+	case <-r.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// KillAll sends SIGKILL to every group the registry knows, at once (a second shutdown signal).
+func (r *Registry) KillAll() {
+	r.mu.Lock()
+	pgids := make([]int, 0, len(r.ledger))
+	for pgid := range r.ledger {
+		pgids = append(pgids, pgid)
+	}
+	for _, s := range r.running {
+		s.recordReason(ReasonShutdown)
+	}
+	r.mu.Unlock()
+	for _, pgid := range pgids {
+		_ = signalGroup(pgid, syscall.SIGKILL)
+	}
+}
+
+// Close shuts the registry down (registry.md §9 steps 3-5): no more exit callbacks, every running session is
+// terminated with reason shutdown, every other group in the ledger gets SIGTERM, groups still alive after the
+// kill grace get SIGKILL, and Close waits for every session and goroutine, at most KillGrace + 3 s (or ctx).
+// Groups that could not be confirmed dead are logged.
+func (r *Registry) Close(ctx context.Context) error {
+	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closing = true
+	running := make([]*Session, 0, len(r.running))
+	for _, s := range r.running {
+		running = append(running, s)
+	}
+	r.mu.Unlock()
+
+	r.probeLedger()
+	sessionGroups := map[int]bool{}
+	for _, s := range running {
+		sessionGroups[s.pid] = true
+		s.recordReason(ReasonShutdown)
+	}
+	for _, pgid := range r.ledgerGroups() {
+		if r.opts.KillGrace == 0 {
+			_ = signalGroup(pgid, syscall.SIGKILL)
+		} else {
+			_ = signalGroup(pgid, syscall.SIGTERM)
+		}
+	}
+
+	limit := r.opts.KillGrace + 3*time.Second
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	grace := time.NewTimer(r.opts.KillGrace)
+	defer grace.Stop()
+	allDone := make(chan struct{})
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		for _, s := range running {
+			select {
+			case <-s.done:
+			case <-r.quit:
+				return
+			}
+		}
+		close(allDone)
+	}()
+
+	killed := false
+	timedOut := false
+wait:
+	for {
+		select {
+		case <-allDone:
+			if killed || r.opts.KillGrace == 0 {
+				break wait
+			}
+			// Every leader is gone; members that ignored SIGTERM still get SIGKILL after the grace.
+			if len(r.aliveGroups()) == 0 {
+				break wait
+			}
+			allDone = nil
+		case <-grace.C:
+			killed = true
+			for _, pgid := range r.aliveGroups() {
+				_ = signalGroup(pgid, syscall.SIGKILL)
+			}
+			if allDone == nil {
+				break wait
+			}
+		case <-deadline.C:
+			timedOut = true
+			break wait
+		case <-ctx.Done():
+			timedOut = true
+			break wait
+		}
+	}
+	if !killed {
+		for _, pgid := range r.aliveGroups() {
+			_ = signalGroup(pgid, syscall.SIGKILL)
+		}
+	}
+
+	r.mu.Lock()
+	close(r.quit)
+	for pgid, t := range r.escalating {
+		if t.Stop() {
+			r.wg.Done()
+		}
+		delete(r.escalating, pgid)
+	}
+	r.mu.Unlock()
+
+	if alive := r.aliveGroups(); len(alive) > 0 {
+		r.logger.Warn("process groups could not be confirmed dead", "pgids", alive)
+	}
+	if timedOut {
+		return errors.New("sessions: shutdown did not complete in time")
+	}
+	waited := make(chan struct{})
+	go func() { r.wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ledgerGroups returns the process groups in the ledger.
+func (r *Registry) ledgerGroups() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pgids := make([]int, 0, len(r.ledger))
+	for pgid := range r.ledger {
+		pgids = append(pgids, pgid)
+	}
+	return pgids
+}
+
+// aliveGroups probes the ledger and returns the groups that still have members.
+func (r *Registry) aliveGroups() []int {
+	r.probeLedger()
+	return r.ledgerGroups()
+}
+
+// probeLedger drops groups that have no members any more. A group whose leader is still a running session is
+// kept: its pgid is the leader's pid, which cannot be reused before the waiter reaps it.
+func (r *Registry) probeLedger() {
+	for _, pgid := range r.ledgerGroups() {
+		if !groupAlive(pgid) {
+			r.mu.Lock()
+			delete(r.ledger, pgid)
+			r.mu.Unlock()
+		}
+	}
+}
+
+// finalize moves a session whose leader exited and whose output drained out of the running map: retained when
+// it was backgrounded and not removed, dropped otherwise (registry.md §3).
+func (r *Registry) finalize(s *Session) {
+	r.mu.Lock()
+	delete(r.running, s.id)
+	s.mu.Lock()
+	s.state = stateFinished
+	keep := s.backgrounded && !s.removed
+	closing := r.closing
+	s.mu.Unlock()
+	if keep {
+		r.finished[s.id] = s
+		r.evict(s.scope)
+	}
+	r.mu.Unlock()
+	if !groupAlive(s.pid) {
+		r.mu.Lock()
+		delete(r.ledger, s.pid)
+		r.mu.Unlock()
+	}
+	info := s.info(false)
+	code := any(nil)
+	if info.ExitCode != nil {
+		code = *info.ExitCode
+	}
+	r.logger.Info("session finished", "id", s.id, "scope", s.scope, "pid", s.pid, "status", info.Status,
+		"exitCode", code, "exitSignal", info.ExitSignal, "exitReason", info.ExitReason)
+	s.finish()
+	if keep && !closing && r.opts.OnExit != nil {
+		r.opts.OnExit(info)
+	}
+}
+
+// evict enforces the per-scope caps on finished records. Caller holds r.mu.
+func (r *Registry) evict(scope string) {
+	var recs []*Session
+	chars := 0
+	for _, s := range r.finished {
+		if s.scope == scope {
+			recs = append(recs, s)
+			chars += s.retainedChars()
+		}
+	}
+	if len(recs) <= r.opts.MaxFinished && chars <= r.opts.MaxFinishedChars {
+		return
+	}
+	sort.Slice(recs, func(i, j int) bool {
+		a, b := recs[i], recs[j]
+		if !a.endedAt.Equal(b.endedAt) {
+			return a.endedAt.Before(b.endedAt)
+		}
+		if !a.startedAt.Equal(b.startedAt) {
+			return a.startedAt.Before(b.startedAt)
+		}
+		return a.id < b.id
+	})
+	for _, s := range recs {
+		if len(recs) <= r.opts.MaxFinished && chars <= r.opts.MaxFinishedChars {
+			break
+		}
+		delete(r.finished, s.id)
+		recs = recs[1:]
+		chars -= s.retainedChars()
+		r.logger.Debug("finished record evicted", "id", s.id, "scope", scope)
+	}
+}
+
+// ensureSweeper starts the sweeper if it is not running. Caller holds r.mu.
+func (r *Registry) ensureSweeper() {
+	if r.sweeping || r.closing {
+		return
+	}
+	r.sweeping = true
+	r.wg.Add(1)
+	go r.sweep()
+}
+
+// sweep runs the TTL sweeper until a tick finds nothing to watch, or Close.
+func (r *Registry) sweep() {
+	defer r.wg.Done()
+	t := time.NewTicker(r.opts.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if !r.sweepOnce() {
+				return
+			}
+		case <-r.quit:
+			return
+		}
+	}
+}
+
+// sweepOnce deletes expired records and prunes the ledger. It returns false, having marked the sweeper
+// stopped, when nothing is left to watch.
+func (r *Registry) sweepOnce() bool {
+	r.probeLedger()
+	now := r.opts.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, s := range r.finished {
+		if Expired(s.endedAt, now, r.opts.TTL) {
+			delete(r.finished, id)
+			r.logger.Debug("finished record expired", "id", id, "scope", s.scope)
+		}
+	}
+	if len(r.running) == 0 && len(r.finished) == 0 && len(r.ledger) == 0 {
+		r.sweeping = false
+		return false
+	}
+	return true
+}
+
+// Expired reports whether a record that ended at endedAt has outlived ttl at now.
+func Expired(endedAt, now time.Time, ttl time.Duration) bool {
+	return now.Sub(endedAt) > ttl
+}

@@ -1,0 +1,522 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/execmcp/execmcp/output"
+)
+
+type state int
+
+const (
+	stateRunning state = iota
+	stateFinalizing
+	stateFinished
+)
+
+// writeLimit bounds one input write (process.md §6); dsrLimit bounds a cursor-position reply.
+const (
+	writeLimit = 10 * time.Second
+	dsrLimit   = 1000 * time.Millisecond
+)
+
+// Session is one spawned command. Its exported methods are safe for concurrent use.
+type Session struct {
+	r         *Registry
+	id        string
+	scope     string
+	spec      Spec
+	pid       int
+	pty       bool
+	startedAt time.Time
+	cmd       *exec.Cmd
+	outputs   []reader
+
+	// input is the stdin pipe's write end or the PTY master; writeSem serialises writers in lock order.
+	input    *os.File
+	writeSem chan struct{}
+
+	readersDone chan struct{}
+	done        chan struct{}
+	timer       *time.Timer
+
+	mu            sync.Mutex
+	state         state
+	buf           *output.Buffer
+	changed       chan struct{}
+	backgrounded  bool
+	removed       bool
+	killRequested bool
+	reason        Reason
+	writable      bool
+	retry         int
+	cursor        CursorMode
+	sawOutput     bool
+	endedAt       time.Time
+	exitCode      *int
+	exitSignal    string
+	waitErr       error
+	outcome       outcome
+}
+
+type outcome struct {
+	status, reason, failText string
+	timedOut                 bool
+}
+
+type reader struct {
+	f      *os.File
+	stream output.Stream
+}
+
+func newSession(r *Registry, spec Spec, p *proc) *Session {
+	s := &Session{
+		r:           r,
+		scope:       spec.Scope,
+		spec:        spec,
+		pid:         p.cmd.Process.Pid,
+		pty:         p.pty,
+		startedAt:   r.opts.Now(),
+		cmd:         p.cmd,
+		outputs:     p.outputs,
+		input:       p.input,
+		writeSem:    make(chan struct{}, 1),
+		readersDone: make(chan struct{}),
+		done:        make(chan struct{}),
+		buf:         output.NewBuffer(r.opts.MaxOutputChars, r.opts.PendingMaxChars),
+		changed:     make(chan struct{}),
+		writable:    p.input != nil,
+		cursor:      CursorNormal,
+	}
+	if p.pty {
+		s.cursor = CursorUnknown
+	}
+	return s
+}
+
+// supervise starts the readers, the waiter and the timeout. The caller added 1+len(outputs) to r.wg.
+func (s *Session) supervise() {
+	var readers sync.WaitGroup
+	for _, rd := range s.outputs {
+		readers.Add(1)
+		go func() {
+			defer s.r.wg.Done()
+			defer readers.Done()
+			s.read(rd)
+		}()
+	}
+	go func() {
+		readers.Wait()
+		close(s.readersDone)
+	}()
+	if s.spec.Timeout > 0 {
+		s.mu.Lock()
+		s.r.wg.Add(1)
+		s.timer = time.AfterFunc(s.spec.Timeout, func() {
+			defer s.r.wg.Done()
+			_ = s.r.terminate(s, ReasonTimeout)
+		})
+		s.mu.Unlock()
+	}
+	go func() {
+		defer s.r.wg.Done()
+		s.wait()
+	}()
+}
+
+// read feeds one output descriptor through its decoder and sanitiser into the session buffers until EOF,
+// EIO (PTY hang-up) or the descriptor is closed by the drain limit.
+func (s *Session) read(rd reader) {
+	var dec output.Decoder
+	var san output.Sanitizer
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := rd.f.Read(buf)
+		if n > 0 {
+			clean, events := san.Sanitize(dec.Decode(buf[:n]))
+			s.appendOutput(rd.stream, clean, events)
+		}
+		if err != nil {
+			break
+		}
+	}
+	// Bytes of an incomplete sequence become U+FFFD; an incomplete escape sequence is discarded.
+	if tail := dec.Flush(); tail != "" {
+		clean, _ := san.Sanitize(tail)
+		s.appendOutput(rd.stream, clean, nil)
+	}
+	san.Reset()
+}
+
+func (s *Session) appendOutput(stream output.Stream, text string, events []output.Event) {
+	dsr := 0
+	s.mu.Lock()
+	if text != "" {
+		s.buf.Append(stream, text)
+		s.sawOutput = true
+	}
+	for _, ev := range events {
+		switch ev {
+		case output.EventDSR:
+			if s.pty {
+				dsr++
+			}
+		case output.EventCursorApplication:
+			if s.pty {
+				s.cursor = CursorApplication
+			}
+		case output.EventCursorNormal:
+			if s.pty {
+				s.cursor = CursorNormal
+			}
+		}
+	}
+	if text != "" || len(events) > 0 {
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}
+	s.mu.Unlock()
+	// Programs that probe the terminal wait for a cursor-position report; answer each query.
+	for range dsr {
+		_, _ = s.writeInput(context.Background(), []byte("\x1b[1;1R"), dsrLimit)
+	}
+}
+
+// wait reaps the leader, drains the readers for at most DrainGrace, releases the descriptors and finalizes.
+func (s *Session) wait() {
+	err := s.cmd.Wait()
+	now := s.r.opts.Now()
+	s.mu.Lock()
+	s.endedAt = now
+	s.state = stateFinalizing
+	if ps := s.cmd.ProcessState; ps != nil {
+		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
+			switch {
+			case ws.Signaled():
+				s.exitSignal = SignalName(ws.Signal())
+			case ws.Exited():
+				c := ws.ExitStatus()
+				s.exitCode = &c
+			}
+		}
+	} else if err != nil {
+		s.waitErr = err
+	}
+	if s.timer != nil && s.timer.Stop() {
+		s.r.wg.Done()
+	}
+	s.mu.Unlock()
+
+	drain := time.NewTimer(s.r.opts.DrainGrace)
+	select {
+	case <-s.readersDone:
+	case <-drain.C:
+	}
+	drain.Stop()
+	// Closing the read ends stops readers blocked by a descendant that still holds the pipe or terminal.
+	for _, rd := range s.outputs {
+		_ = rd.f.Close()
+	}
+	<-s.readersDone
+
+	// Closing the input also wakes a writer blocked on a full pipe; it then reports not writable.
+	s.mu.Lock()
+	if s.input != nil {
+		_ = s.input.Close()
+	}
+	s.writable = false
+	s.retry = 0
+	s.outcome = s.classify()
+	s.mu.Unlock()
+
+	s.r.finalize(s)
+}
+
+// finish wakes every waiter; called once, after the session left the running map.
+func (s *Session) finish() {
+	s.mu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.cmd = nil
+	s.mu.Unlock()
+	close(s.done)
+}
+
+// classify computes the outcome (exec.md §13). Caller holds s.mu.
+func (s *Session) classify() outcome {
+	switch {
+	case s.waitErr != nil:
+		return outcome{"failed", "runtime-error", s.waitErr.Error(), false}
+	case s.reason == ReasonTimeout:
+		return outcome{"failed", string(ReasonTimeout), TimeoutText(s.spec.TimeoutSec), true}
+	case s.exitSignal != "" && (s.reason == ReasonCancel || s.reason == ReasonShutdown || s.reason == ReasonOrphaned):
+		return outcome{"failed", string(s.reason), "Command aborted by signal " + s.exitSignal, false}
+	case s.exitSignal != "":
+		return outcome{"failed", "signal", "Command aborted by signal " + s.exitSignal, false}
+	case s.exitCode != nil && *s.exitCode == 127:
+		return outcome{"failed", "exit", "Command not found", false}
+	case s.exitCode != nil && *s.exitCode == 126:
+		return outcome{"failed", "exit", "Command not executable (permission denied)", false}
+	case s.exitCode != nil:
+		return outcome{"completed", "exit", "", false}
+	default:
+		return outcome{"failed", "unknown", "Command aborted before exit code was captured", false}
+	}
+}
+
+// TimeoutText is the two-line text of a timed-out command (exec.md §13).
+func TimeoutText(sec float64) string {
+	return "Command timed out after " + FormatSeconds(sec) + " seconds. If this command is expected to take longer, re-run with a higher timeout (e.g., exec timeout=300). If it should keep running, start it with exec background=true or yieldMs so execmcp can register a pollable process session. Do not rely on shell backgrounding with a trailing &.\n" +
+		"The command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry."
+}
+
+// FormatSeconds writes seconds as the shortest decimal (1800, 0.05, 1.5).
+func FormatSeconds(sec float64) string { return strconv.FormatFloat(sec, 'f', -1, 64) }
+
+// ID returns the session id.
+func (s *Session) ID() string { return s.id }
+
+// Pid returns the leader's pid, which is also its process-group id.
+func (s *Session) Pid() int { return s.pid }
+
+// StartedAt returns the spawn time.
+func (s *Session) StartedAt() time.Time { return s.startedAt }
+
+// Done is closed when the session is finalized.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Changed returns a channel closed at the next append or at finalization; take a fresh one after each wake.
+func (s *Session) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+// Background marks the session backgrounded. It returns false when the session was already finalized, in
+// which case the caller's foreground result wins (exec.md §5).
+func (s *Session) Background() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == stateFinished || s.outcome.status != "" {
+		return false
+	}
+	s.backgrounded = true
+	return true
+}
+
+// CancelForeground terminates a session that was not backgrounded (reason manual-cancel) and reports
+// whether it did; a backgrounded session keeps running.
+func (s *Session) CancelForeground() bool {
+	s.mu.Lock()
+	bg := s.backgrounded
+	s.mu.Unlock()
+	if bg {
+		return false
+	}
+	_ = s.r.terminate(s, ReasonCancel)
+	return true
+}
+
+// Info returns a snapshot including the aggregated output.
+func (s *Session) Info() Info { return s.info(true) }
+
+func (s *Session) isBackgrounded() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.backgrounded
+}
+
+func (s *Session) removedFlag() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.removed
+}
+
+func (s *Session) recordReason(reason Reason) {
+	s.mu.Lock()
+	if s.reason == ReasonNone {
+		s.reason = reason
+	}
+	s.mu.Unlock()
+}
+
+func (s *Session) retainedChars() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.AggregatedChars() + s.buf.PendingChars()
+}
+
+// cursorAfter is how long a PTY session may stay in unknown cursor mode once it printed something.
+const cursorAfter = 2000 * time.Millisecond
+
+func (s *Session) info(withAggregated bool) Info {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cursor == CursorUnknown && s.sawOutput && s.r.opts.Now().Sub(s.startedAt) >= cursorAfter {
+		s.cursor = CursorNormal
+	}
+	in := Info{
+		ID: s.id, Scope: s.scope, Command: s.spec.Command, Name: s.spec.Name, Cwd: s.spec.Dir,
+		Pid: s.pid, PTY: s.pty, StartedAt: s.startedAt, EndedAt: s.endedAt,
+		Status: "running", Backgrounded: s.backgrounded, Finalizing: s.state == stateFinalizing,
+		Timeout: s.spec.Timeout, TimeoutSec: s.spec.TimeoutSec,
+		Tail: s.buf.Tail(), Truncated: s.buf.Truncated(), TotalChars: s.buf.TotalChars(),
+		DiscardedChars: s.buf.DiscardedChars(), AggregatedChars: s.buf.AggregatedChars(),
+		KillRequested: s.killRequested, NotifyOnExit: s.spec.NotifyOnExit,
+		NotifyOnExitEmptySuccess: s.spec.NotifyOnExitEmptySuccess, CursorMode: s.cursor,
+	}
+	if s.state == stateFinished {
+		in.Finalizing = false
+		in.Status = s.outcome.status
+		in.ExitReason = s.outcome.reason
+		in.FailReason = s.outcome.failText
+		in.TimedOut = s.outcome.timedOut
+		if s.exitCode != nil {
+			c := *s.exitCode
+			in.ExitCode = &c
+		}
+		in.ExitSignal = s.exitSignal
+	}
+	if withAggregated {
+		in.Aggregated = s.buf.Aggregated()
+	}
+	return in
+}
+
+// sem takes the write semaphore, giving up when ctx ends.
+func (s *Session) sem(ctx context.Context) bool {
+	select {
+	case s.writeSem <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Write writes data to the session's input (process.md §6), then handles eof.
+func (r *Registry) Write(ctx context.Context, scope, id string, data []byte, eof bool) (WriteResult, error) {
+	s, finished := r.lookup(scope, id)
+	if s == nil || finished {
+		return WriteResult{}, ErrNotFound
+	}
+	if err := s.checkInput(); err != nil {
+		return WriteResult{}, err
+	}
+	n, err := s.writeInput(ctx, data, writeLimit)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	res := WriteResult{Written: n}
+	if eof {
+		if s.pty {
+			if _, err := s.writeInput(ctx, []byte{0x04}, writeLimit); err != nil {
+				return WriteResult{}, err
+			}
+			res.SentEOT = true
+		} else {
+			s.closeInput()
+			res.ClosedStdin = true
+		}
+	}
+	res.Info = s.info(false)
+	return res, nil
+}
+
+// checkInput checks the input preconditions in the order of process.md §6.
+func (s *Session) checkInput() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.state == stateFinished:
+		return ErrNotFound
+	case !s.backgrounded:
+		return ErrNotBackgrounded
+	case s.state == stateFinalizing:
+		return ErrFinalizing
+	case !s.writable:
+		return ErrNotWritable
+	}
+	return nil
+}
+
+func (s *Session) closeInput() {
+	if !s.sem(context.Background()) {
+		return
+	}
+	defer func() { <-s.writeSem }()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.writable && s.input != nil {
+		_ = s.input.Close()
+		s.input = nil
+	}
+	s.writable = false
+}
+
+// writeInput writes all of p within limit, serialised with other writers. The input descriptor is
+// non-blocking, so a deadline bounds a write to a program that does not read.
+func (s *Session) writeInput(ctx context.Context, p []byte, limit time.Duration) (int, error) {
+	if !s.sem(ctx) {
+		return 0, &WriteError{Total: len(p), Cancelled: true}
+	}
+	defer func() { <-s.writeSem }()
+	s.mu.Lock()
+	f, ok := s.input, s.writable
+	s.mu.Unlock()
+	if f == nil || !ok {
+		return 0, ErrNotWritable
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	_ = f.SetWriteDeadline(time.Now().Add(limit))
+	stop := context.AfterFunc(ctx, func() { _ = f.SetWriteDeadline(time.Unix(1, 0)) })
+	n, err := f.Write(p)
+	stop()
+	_ = f.SetWriteDeadline(time.Time{})
+	if err == nil {
+		return n, nil
+	}
+	switch {
+	case ctx.Err() != nil:
+		return n, &WriteError{Written: n, Total: len(p), Cancelled: true}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return n, &WriteError{Written: n, Total: len(p), TimedOut: true}
+	case errors.Is(err, syscall.EPIPE), errors.Is(err, os.ErrClosed), errors.Is(err, syscall.EIO):
+		s.mu.Lock()
+		s.writable = false
+		s.mu.Unlock()
+		return n, ErrNotWritable
+	default:
+		return n, &WriteError{Written: n, Total: len(p), Err: err}
+	}
+}
+
+// signalGroup sends sig to the process group pgid; ESRCH (the group is gone) counts as success.
+func signalGroup(pgid int, sig syscall.Signal) error {
+	if pgid <= 0 {
+		return fmt.Errorf("invalid process group %d", pgid)
+	}
+	err := syscall.Kill(-pgid, sig)
+	if errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	return err
+}
+
+// groupAlive reports whether the process group still has members.
+func groupAlive(pgid int) bool {
+	if pgid <= 0 {
+		return false
+	}
+	err := syscall.Kill(-pgid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}

@@ -1,0 +1,161 @@
+package sessions
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+
+	"github.com/execmcp/execmcp/output"
+)
+
+// maxArgBytes is Linux's per-argument limit (MAX_ARG_STRLEN) minus the terminating NUL; longer commands are
+// passed as a script on descriptor 3 (exec.md §9).
+const maxArgBytes = 131071
+
+// PTY window size (exec.md §10.2).
+const (
+	ptyCols = 120
+	ptyRows = 30
+)
+
+// proc is a started child and the server's ends of its descriptors.
+type proc struct {
+	cmd     *exec.Cmd
+	outputs []reader
+	input   *os.File
+	pty     bool
+}
+
+// spawn starts spec as the leader of its own session. Every descriptor the child does not need is closed in
+// the parent before spawn returns; on failure nothing is left open.
+func spawn(spec Spec, usePTY bool) (p *proc, err error) {
+	var closers []*os.File
+	defer func() {
+		for _, f := range closers {
+			_ = f.Close()
+		}
+		if err != nil && p != nil {
+			for _, rd := range p.outputs {
+				_ = rd.f.Close()
+			}
+			if p.input != nil {
+				_ = p.input.Close()
+			}
+			p = nil
+		}
+	}()
+
+	argv := append(append([]string{}, spec.Wrapper...), spec.Shell)
+	var script *os.File
+	if len(spec.Command) > maxArgBytes {
+		script, err = scriptFile(spec.Command)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, script)
+		argv = append(argv, "/dev/fd/3")
+	} else {
+		argv = append(argv, "-c", spec.Command)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	if len(spec.Wrapper) == 0 {
+		// Run the shell as given, even when it is not on PATH: the spawn error then names it.
+		cmd = &exec.Cmd{Path: spec.Shell, Args: argv}
+	}
+	cmd.Dir = spec.Dir
+	cmd.Env = spec.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	if script != nil {
+		cmd.ExtraFiles = []*os.File{script}
+	}
+	attr := &syscall.SysProcAttr{Setsid: true}
+	setPdeathsig(attr)
+	cmd.SysProcAttr = attr
+	p = &proc{cmd: cmd}
+
+	if usePTY {
+		master, tty, err := pty.Open()
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, tty)
+		if err := pty.Setsize(master, &pty.Winsize{Cols: ptyCols, Rows: ptyRows}); err != nil {
+			_ = master.Close()
+			return nil, err
+		}
+		nb, err := nonblocking(master)
+		if err != nil {
+			return nil, err
+		}
+		p.outputs = []reader{{f: nb, stream: output.Stdout}}
+		p.input = nb
+		p.pty = true
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+		attr.Setctty = true
+		attr.Ctty = 0
+	} else {
+		outR, outW, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, outW)
+		p.outputs = append(p.outputs, reader{f: outR, stream: output.Stdout})
+		errR, errW, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, errW)
+		p.outputs = append(p.outputs, reader{f: errR, stream: output.Stderr})
+		cmd.Stdout, cmd.Stderr = outW, errW
+		if spec.Stdin == StdinPipe {
+			inR, inW, err := os.Pipe()
+			if err != nil {
+				return nil, err
+			}
+			closers = append(closers, inR)
+			p.input = inW
+			cmd.Stdin = inR
+		} else {
+			null, err := os.Open(os.DevNull)
+			if err != nil {
+				return nil, err
+			}
+			closers = append(closers, null)
+			cmd.Stdin = null
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// nonblocking replaces a PTY master with a non-blocking duplicate, so that reads and writes go through the
+// runtime poller: Close then wakes a blocked Read, and write deadlines work.
+func nonblocking(master *os.File) (*os.File, error) {
+	defer master.Close()
+	fd, err := unix.Dup(int(master.Fd()))
+	if err != nil {
+		return nil, err
+	}
+	unix.CloseOnExec(fd)
+	if err := unix.SetNonblock(fd, true); err != nil {
+		_ = unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "/dev/ptmx"), nil
+}
+
+// SignalName returns the conventional name of sig ("SIGTERM"), or SIG<number> for an unnamed signal.
+func SignalName(sig syscall.Signal) string {
+	if name := unix.SignalName(sig); name != "" {
+		return name
+	}
+	return "SIG" + strconv.Itoa(int(sig))
+}

@@ -1,0 +1,13 @@
+//go:build !linux
+
+package sessions
+
+import (
+	"os"
+	"syscall"
+)
+
+// setPdeathsig is a no-op where the OS has no parent-death signal.
+func setPdeathsig(*syscall.SysProcAttr) {}
+
+func scriptFile(command string) (*os.File, error) { return tempScript(command) }

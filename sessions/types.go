@@ -1,0 +1,185 @@
+package sessions
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Reason is why the server terminated a session; the first recorded reason wins.
+type Reason string
+
+// Termination reasons (exec.md §12).
+const (
+	ReasonNone     Reason = ""
+	ReasonTimeout  Reason = "overall-timeout"
+	ReasonCancel   Reason = "manual-cancel"
+	ReasonShutdown Reason = "shutdown"
+	ReasonOrphaned Reason = "orphaned"
+)
+
+// StdinMode selects the standard input of a non-PTY child (and of a PTY fallback).
+type StdinMode int
+
+const (
+	// StdinNull connects /dev/null: reads see end-of-file at once. It is the zero value.
+	StdinNull StdinMode = iota
+	// StdinPipe connects a pipe that process write can feed until eof or exit.
+	StdinPipe
+)
+
+// CursorMode is the DECCKM state a PTY program last asked for (process.md §10.2).
+type CursorMode string
+
+// Cursor-key modes.
+const (
+	CursorUnknown     CursorMode = "unknown"
+	CursorNormal      CursorMode = "normal"
+	CursorApplication CursorMode = "application"
+)
+
+// Spec describes one command to start. The zero value of every field is usable except Command and Shell.
+type Spec struct {
+	// Scope owns the session; process actions of other scopes never see it.
+	Scope string
+	// Command is the shell command, passed verbatim as one argument.
+	Command string
+	// Name is the derived display name; empty means none.
+	Name string
+	// Shell is the program that runs Command: argv = Wrapper + [Shell, "-c", Command].
+	Shell string
+	// Wrapper is an argv prefix (a sandbox launcher); empty runs Shell directly.
+	Wrapper []string
+	// Dir is the absolute working directory; empty inherits the server's.
+	Dir string
+	// Env is the complete child environment; nil gives the child an empty environment.
+	Env []string
+	// PTY runs the command in a pseudo-terminal; on failure the command is retried with pipes.
+	PTY bool
+	// Stdin applies to non-PTY runs and PTY fallbacks.
+	Stdin StdinMode
+	// Timeout kills the group with reason overall-timeout; zero means no timeout.
+	Timeout time.Duration
+	// TimeoutSec is the timeout as the caller expressed it, for texts.
+	TimeoutSec float64
+	// NotifyOnExit and NotifyOnExitEmptySuccess are captured at spawn for the exit notification rules.
+	NotifyOnExit, NotifyOnExitEmptySuccess bool
+}
+
+// Info is a snapshot of a session or finished record. Strings are copies; it is safe to keep.
+type Info struct {
+	ID, Scope, Command, Name, Cwd string
+	Pid                           int
+	PTY                           bool
+	// StartedAt is set at spawn; EndedAt when the leader was reaped (zero while it runs).
+	StartedAt, EndedAt time.Time
+	// Status is "running", "completed" or "failed".
+	Status string
+	// Backgrounded: the exec call returned running. Finalizing: the leader exited, output is draining.
+	Backgrounded, Finalizing bool
+	// ExitCode is nil when the process died by a signal or the code is unknown.
+	ExitCode *int
+	// ExitSignal is "" (null) or a name such as "SIGTERM".
+	ExitSignal string
+	// ExitReason is "" while running; else exit, signal, overall-timeout, manual-cancel, shutdown,
+	// orphaned, runtime-error or unknown.
+	ExitReason string
+	// FailReason is the reason text of a failed outcome (exec.md §13), "" otherwise.
+	FailReason string
+	TimedOut   bool
+	Timeout    time.Duration
+	TimeoutSec float64
+	// Tail is the last 500 chars of the aggregated output.
+	Tail string
+	// Aggregated is the retained output; filled only by Session.Info, Poll and Log.
+	Aggregated      string
+	Truncated       bool
+	TotalChars      int
+	DiscardedChars  int
+	AggregatedChars int
+	KillRequested   bool
+	NotifyOnExit    bool
+	// NotifyOnExitEmptySuccess as captured at spawn.
+	NotifyOnExitEmptySuccess bool
+	CursorMode               CursorMode
+}
+
+// Running reports whether the session has not been finalized yet (finalizing counts as running).
+func (i Info) Running() bool { return i.Status == "running" }
+
+// ExitLabel is "code <N>", "signal <SIG>" or "unknown exit code" (exec.md §13).
+func (i Info) ExitLabel() string {
+	switch {
+	case i.ExitCode != nil:
+		return fmt.Sprintf("code %d", *i.ExitCode)
+	case i.ExitSignal != "":
+		return "signal " + i.ExitSignal
+	default:
+		return "unknown exit code"
+	}
+}
+
+// Errors of process actions. A foreign scope's id yields ErrNotFound, exactly like an unknown id.
+var (
+	ErrNotFound        = errors.New("session not found")
+	ErrNotBackgrounded = errors.New("session is not backgrounded")
+	ErrFinalizing      = errors.New("session is finalizing")
+	ErrNotWritable     = errors.New("session stdin is not writable")
+)
+
+// WriteError reports an input write that did not complete.
+type WriteError struct {
+	Written, Total int
+	// TimedOut: the 10 s write limit passed. Cancelled: the call's context ended.
+	TimedOut, Cancelled bool
+	// Err is the underlying error for other failures.
+	Err error
+}
+
+func (e *WriteError) Error() string {
+	switch {
+	case e.TimedOut:
+		return fmt.Sprintf("write timed out after %d of %d bytes", e.Written, e.Total)
+	case e.Cancelled:
+		return fmt.Sprintf("write cancelled after %d of %d bytes", e.Written, e.Total)
+	default:
+		return e.Err.Error()
+	}
+}
+
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// SignalError reports a kill(2) failure other than ESRCH.
+type SignalError struct {
+	// Terminate is true for TERM/KILL (termination), false for other signals.
+	Terminate bool
+	Err       error
+}
+
+func (e *SignalError) Error() string { return e.Err.Error() }
+func (e *SignalError) Unwrap() error { return e.Err }
+
+// PollResult is what one poll observed.
+type PollResult struct {
+	// Info includes Aggregated.
+	Info Info
+	// Output is the drained pending output (running) or the frozen unread output (finished, first poll only).
+	Output string
+	// Chunks is the number of chunks drained.
+	Chunks int
+	// Omitted and Discarded select the poll notes (output.md §6).
+	Omitted, Discarded bool
+	// Finished: the session had been finalized when the poll looked.
+	Finished bool
+	// RetryIn is the back-off hint of a running poll (process.md §11); zero when finished.
+	RetryIn time.Duration
+}
+
+// WriteResult describes a successful input write.
+type WriteResult struct {
+	Info Info
+	// Written is the number of bytes of data written (the EOT byte not counted).
+	Written int
+	// ClosedStdin: eof closed a stdin pipe. SentEOT: eof sent 0x04 to a PTY.
+	ClosedStdin, SentEOT bool
+}
