@@ -1,0 +1,235 @@
+package integration_test
+
+// Sections J (shutdown and orphans: 74-77) and K (bad input: 78-80) of acceptance.md.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Scenario 74 (stdio).
+func TestJ74ShutdownKillsEveryGroup(t *testing.T) {
+	par(t)
+	for _, how := range []string{"stdin-close", "SIGTERM", "SIGINT"} {
+		t.Run(how, func(t *testing.T) {
+			s := StartServer(t, Options{})
+			s.Background(`echo $$ > p1; sleep 60`)
+			s.Background(`echo $$ > p2; sh -c 'trap "" TERM; sleep 60'`)
+			p1 := s.ReadPgid(s.Dir, "p1")
+			p2 := s.ReadPgid(s.Dir, "p2")
+			time.Sleep(300 * time.Millisecond) // the inner shell has installed its trap
+			start := time.Now()
+			switch how {
+			case "stdin-close":
+				s.StopByStdinClose()
+			case "SIGTERM":
+				s.Stop(syscall.SIGTERM)
+			case "SIGINT":
+				s.Stop(syscall.SIGINT)
+			}
+			t.Logf("shutdown by %s took %v", how, time.Since(start).Round(time.Millisecond))
+			for _, g := range []int{p1, p2} {
+				if !waitFor(2*time.Second, func() bool { return pgGone(g) }) {
+					t.Errorf("group %d survived the shutdown: %v", g, groupMembers(g))
+				}
+			}
+		})
+	}
+}
+
+// Scenario 75. The pid of the background sleep is written to a file so that the test can find it after its shell
+// exited (it is reparented then and no longer a descendant of the server).
+func TestJ75GrandchildHoldingPipe(t *testing.T) {
+	par(t)
+	s := StartServer(t, Options{})
+	r := s.Exec(`echo $$ > pgid; sleep 60 & echo $! > bgpid; echo started`, "yieldMs", 10000)
+	within(t, r, 5*time.Second, "exec with a lingering grandchild")
+	wantStatus(t, r, "completed")
+	wantText(t, r, "started")
+	pg := s.ReadPgid(s.Dir, "pgid")
+	b, err := os.ReadFile(filepath.Join(s.Dir, "bgpid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if bg <= 1 {
+		t.Fatalf("bad bgpid %q", b)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if !pidAlive(bg) {
+		t.Errorf("the background sleep %d is not alive after the session finished", bg)
+	}
+	s.Stop(syscall.SIGTERM)
+	if !waitFor(5*time.Second, func() bool { return !pidAlive(bg) }) {
+		t.Errorf("the background sleep %d survived the server shutdown", bg)
+		syscall.Kill(bg, syscall.SIGKILL)
+	}
+	if !pgGone(pg) {
+		t.Errorf("group %d survived the server shutdown: %v", pg, groupMembers(pg))
+	}
+}
+
+// Scenario 76.
+func TestJ76AbruptServerDeath(t *testing.T) {
+	par(t)
+	s := StartServer(t, Options{})
+	_, pid := s.Background(`exec sleep 60`)
+	time.Sleep(300 * time.Millisecond)
+	if !pidAlive(pid) {
+		t.Fatalf("leader %d is not alive", pid)
+	}
+	s.Kill()
+	if !waitFor(5*time.Second, func() bool { return !pidAlive(pid) }) {
+		t.Errorf("leader %d survived SIGKILL of the server (Pdeathsig)", pid)
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// zombieChildren lists the server's children in state Z.
+func zombieChildren(pid int) []int {
+	var z []int
+	for _, c := range children(pid) {
+		if st, _, _, ok := procStat(c); ok && st == 'Z' {
+			z = append(z, c)
+		}
+	}
+	return z
+}
+
+// Scenario 77 on a reduced scale: 25 mixed sessions, then 10 concurrent exec/poll/write/kill/remove sequences.
+func TestJ77NoZombiesNoLeaks(t *testing.T) {
+	par(t)
+	s := StartServer(t, Options{})
+	var ids []string
+	for i := 0; i < 5; i++ {
+		wantStatus(t, s.Exec(fmt.Sprintf(`echo fg%d`, i)), "completed")
+		id, _ := s.Background(fmt.Sprintf(`echo bg%d`, i))
+		ids = append(ids, id)
+		id, _ = s.Background(`sleep 30`)
+		wantText(t, s.Proc("kill", "sessionId", id), "Termination requested for session "+id+".")
+		ids = append(ids, id)
+		id, _ = s.Background(`sleep 30`, "timeout", 0.5)
+		ids = append(ids, id)
+		id, _ = s.Background(`sleep 30`)
+		wantText(t, s.Proc("remove", "sessionId", id), "Removed session "+id+" (termination requested).")
+	}
+	for _, id := range ids {
+		s.WaitFinished(id, 15*time.Second)
+	}
+
+	var wg sync.WaitGroup
+	for w := 0; w < 10; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			r := s.Exec(`while read l; do echo "got:$l"; done`, "background", true)
+			if r.Str("status") != "running" {
+				t.Errorf("worker %d: %s", w, r)
+				return
+			}
+			id := r.Str("sessionId")
+			if r := s.Proc("write", "sessionId", id, "data", fmt.Sprintf("w%d\n", w)); r.IsError {
+				t.Errorf("worker %d write: %s", w, r)
+			}
+			s.Proc("poll", "sessionId", id, "timeout", 500)
+			s.Proc("log", "sessionId", id)
+			if w%2 == 0 {
+				s.Proc("kill", "sessionId", id)
+				s.Proc("poll", "sessionId", id, "timeout", 2000)
+				s.Proc("remove", "sessionId", id)
+			} else {
+				s.Proc("remove", "sessionId", id)
+			}
+			s.Proc("list")
+		}(w)
+	}
+	wg.Wait()
+
+	// Everything has finished: no running session is listed, and the server has no zombie children.
+	ok := waitFor(10*time.Second, func() bool {
+		r := s.Proc("list")
+		sessions, _ := r.SC["sessions"].([]any)
+		for _, e := range sessions {
+			if m, _ := e.(map[string]any); m["status"] == "running" {
+				return false
+			}
+		}
+		return len(zombieChildren(s.Pid())) == 0 && len(children(s.Pid())) == 0
+	})
+	if !ok {
+		t.Errorf("server still has children %v (zombies %v) or running sessions", children(s.Pid()), zombieChildren(s.Pid()))
+	}
+}
+
+// Scenario 78.
+func TestK78ExecArguments(t *testing.T) {
+	par(t)
+	s := StartServer(t, Options{})
+	wantExecError(t, s.Call("exec", map[string]any{}), "Provide a command to start.")
+	wantExecError(t, s.Exec(""), "Provide a command to start.")
+	wantExecError(t, s.Call("exec", map[string]any{"command": nil}), "Provide a command to start.")
+	wantExecError(t, s.Exec("true", "timeout", "abc"), `Invalid parameter "timeout": expected a number.`)
+	wantText(t, s.Exec("echo ok", "yieldMs", "500"), "ok")
+	wantExecError(t, s.Exec("true", "cwd", "/tmp"),
+		`Unknown parameter "cwd" for exec. Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host.`)
+	wantExecError(t, s.Exec("true", "env", map[string]any{"A": 1}), `Invalid parameter "env": value of "A" must be a string.`)
+	wantExecError(t, s.Exec("true", "env", "A=1"), `Invalid parameter "env": expected an object of strings.`)
+	wantExecError(t, s.Call("exec", map[string]any{"command": 5}), `Invalid parameter "command": expected a string.`)
+	wantExecError(t, s.Exec("true", "background", "yes"), `Invalid parameter "background": expected a boolean.`)
+	wantExecError(t, s.Exec("true", "zeta", 1, "alpha", 2),
+		`Unknown parameter "alpha" for exec. Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host.`)
+	wantExecError(t, s.Exec("true", "security", "full"),
+		`Unknown parameter "security" for exec. Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host.`)
+	listEmpty(t, s)
+	wantText(t, s.Exec(`echo still-alive`), "still-alive")
+}
+
+// Scenario 79.
+func TestK79Limits(t *testing.T) {
+	par(t)
+	s := StartServer(t, Options{})
+	wantExecError(t, s.Exec("echo a\x00b"), "command must not contain NUL bytes.")
+	wantExecError(t, s.Exec(strings.Repeat("x", 262145)), "command is too long (262145 bytes; limit 262144).")
+	env := map[string]any{}
+	for i := 0; i < 257; i++ {
+		env[fmt.Sprintf("K%d", i)] = "v"
+	}
+	wantExecError(t, s.Exec("true", "env", env), "env has too many entries (257; limit 256).")
+	id, _ := s.Background(`sleep 30`)
+	wantProcError(t, s.Proc("write", "sessionId", id, "data", strings.Repeat("a", 1048577)), "data is too long (1048577 bytes; limit 1048576).")
+	wantProcError(t, s.Proc("write", "sessionId", id, "input", "x"),
+		`Unknown parameter "input" for process. Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal.`)
+	wantText(t, s.Exec(`echo still-alive`), "still-alive")
+}
+
+// Scenario 80.
+func TestK80OddNumbers(t *testing.T) {
+	par(t)
+	s := StartServer(t, Options{})
+	id, _ := s.Background(`seq 1 3`)
+	s.WaitFinished(id, 10*time.Second)
+	wantText(t, s.Proc("log", "sessionId", id, "offset", -5), "1\n2\n3")
+	wantText(t, s.Exec(`echo still-alive`), "still-alive")
+	wantText(t, s.Proc("log", "sessionId", id, "offset", 1e12), "(no lines in the requested range; the log has 3 lines)")
+	wantText(t, s.Exec(`echo still-alive`), "still-alive")
+	wantText(t, s.Proc("log", "sessionId", id, "limit", -1), "(no lines in the requested range; the log has 3 lines)")
+	wantText(t, s.Exec(`echo still-alive`), "still-alive")
+	id2, _ := s.Background(`sleep 30`)
+	r := s.Proc("poll", "sessionId", id2, "timeout", -10)
+	within(t, r, time.Second, "poll timeout -10")
+	wantText(t, r, "(no new output)\n\nProcess still running.")
+	wantText(t, s.Exec(`echo still-alive`), "still-alive")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Sess.Ping(ctx, nil); err != nil {
+		t.Errorf("ping after bad input: %v", err)
+	}
+}

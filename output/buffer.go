@@ -1,0 +1,305 @@
+package output
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Buffer holds the output of one session: the pending list that poll drains (output.md §4) and the aggregated
+// buffer that log, tails and foreground results read (§5), with the counters that decide the notes of §6.
+//
+// Memory is bounded by the caps whatever is appended: at most pendingCap chars per stream are pending and at
+// most maxChars chars are aggregated (plus bounded slack for amortised compaction). Appends are amortised
+// O(length of the chunk): nothing re-scans the retained text.
+//
+// The zero value is a Buffer with the default caps (DefaultMaxChars, DefaultPendingChars). Callers must
+// serialise all method calls (the session lock).
+type Buffer struct {
+	maxChars   int
+	pendingCap int
+
+	// The pending list is kept as one FIFO per stream; seq records the arrival order across both, so the
+	// per-stream cap removes the oldest chunks of one stream in O(1) and Drain restores the interleaving.
+	pending        [2]chunkQueue
+	seq            uint64
+	pendingDropped bool
+
+	// agg[aggStart:] is the aggregated text (valid UTF-8, aggChars chars). The dead head before aggStart is
+	// reclaimed when the slice would otherwise grow.
+	agg      []byte
+	aggStart int
+	aggChars int
+
+	total          int // totalOutputChars
+	discarded      int // discardedChars
+	lastDrainTotal int
+	truncated      bool
+}
+
+type chunk struct {
+	seq   uint64
+	text  string
+	chars int
+	// backing is the byte size of the allocation text points into, so that a head cut can release a large
+	// allocation it would otherwise keep alive.
+	backing int
+}
+
+type chunkQueue struct {
+	items []chunk
+	head  int
+	chars int
+}
+
+// Drained is the result of one drain of the pending list.
+type Drained struct {
+	Text      string // concatenation of pending chunks, arrival order
+	Chunks    int    // number of chunks drained (0 = nothing; used for retryInMs)
+	Omitted   bool   // pendingDropped since previous drain
+	Discarded bool   // discardedChars > lastDrainTotal
+}
+
+// NewBuffer returns an empty Buffer. maxChars and pendingCap <= 0 select DefaultMaxChars and
+// DefaultPendingChars; the pending cap is lowered to maxChars because pending output beyond the retained
+// output could never be paged with log. Range clamping of configured values is the caller's job (tests use
+// tiny caps).
+func NewBuffer(maxChars, pendingCap int) *Buffer {
+	b := &Buffer{maxChars: maxChars, pendingCap: pendingCap}
+	b.normalize()
+	return b
+}
+
+func (b *Buffer) normalize() {
+	if b.maxChars <= 0 {
+		b.maxChars = DefaultMaxChars
+	}
+	if b.pendingCap <= 0 {
+		b.pendingCap = DefaultPendingChars
+	}
+	b.pendingCap = min(b.pendingCap, b.maxChars)
+}
+
+func streamIndex(s Stream) int {
+	if s == Stdout {
+		return 0
+	}
+	return 1 // any other value counts as stderr
+}
+
+// Append adds one chunk of sanitised text of stream s (output.md §3). Empty text is ignored so that a read
+// that sanitised to nothing creates no chunk. Invalid UTF-8 (never produced by Decoder) is replaced per byte
+// by U+FFFD first, because the char accounting requires that chunks concatenate to valid text.
+func (b *Buffer) Append(s Stream, text string) {
+	if text == "" {
+		return
+	}
+	if b.maxChars == 0 {
+		b.normalize()
+	}
+	if !utf8.ValidString(text) {
+		var d Decoder
+		text = d.Decode([]byte(text)) + d.Flush()
+	}
+	n := utf8.RuneCountInString(text)
+	b.total += n
+	b.push(streamIndex(s), text, n)
+	b.appendAggregated(text, n)
+}
+
+func (b *Buffer) push(si int, text string, n int) {
+	q := &b.pending[si]
+	b.seq++
+	q.items = append(q.items, chunk{seq: b.seq, text: text, chars: n, backing: len(text)})
+	q.chars += n
+	limit := b.pendingCap
+	if q.chars <= limit {
+		return
+	}
+	b.pendingDropped = true
+	b.truncated = true
+	// Whole chunks first, oldest first, while what remains still reaches the cap; this never empties the
+	// queue because the cap is at least 1.
+	for q.chars-q.items[q.head].chars >= limit {
+		q.chars -= q.items[q.head].chars
+		q.items[q.head] = chunk{}
+		q.head++
+	}
+	if excess := q.chars - limit; excess > 0 {
+		c := &q.items[q.head]
+		c.text = c.text[dropHeadOffset(c.text, c.chars, excess):]
+		c.chars -= excess
+		if 2*len(c.text) < c.backing {
+			c.text = strings.Clone(c.text)
+			c.backing = len(c.text)
+		}
+		q.chars = limit
+	}
+	if q.head > 0 && 2*q.head >= len(q.items) {
+		m := copy(q.items, q.items[q.head:])
+		clear(q.items[m:])
+		q.items = q.items[:m]
+		q.head = 0
+	}
+}
+
+// appendAggregated appends text (n chars) and drops the oldest chars beyond maxChars.
+func (b *Buffer) appendAggregated(text string, n int) {
+	if n >= b.maxChars {
+		// The chunk alone fills the buffer: everything retained so far and the head of the chunk go.
+		drop := b.aggChars + n - b.maxChars
+		if drop > 0 {
+			b.discarded += drop
+			b.truncated = true
+		}
+		text = text[dropHeadOffset(text, n, n-b.maxChars):]
+		b.agg = append(b.agg[:0], text...)
+		b.aggStart = 0
+		b.aggChars = b.maxChars
+		return
+	}
+	// Drop before appending so that the retained bytes, not retained plus new, decide whether to grow.
+	if k := b.aggChars + n - b.maxChars; k > 0 {
+		live := b.agg[b.aggStart:]
+		b.aggStart += dropHeadOffset(live, b.aggChars, k)
+		b.aggChars -= k
+		b.discarded += k
+		b.truncated = true
+	}
+	b.reserve(len(text))
+	b.agg = append(b.agg, text...)
+	b.aggChars += n
+}
+
+// reserve makes room for extra bytes at the end of agg. When the slice is full it either slides the live bytes
+// down (when they need at most half the capacity) or moves them to a slice twice their size, so after each
+// copy at least as many bytes can be appended as were copied: amortised O(1) per byte, and the capacity stays
+// within twice the live bytes plus one chunk.
+func (b *Buffer) reserve(extra int) {
+	if len(b.agg)+extra <= cap(b.agg) {
+		return
+	}
+	live := len(b.agg) - b.aggStart
+	need := live + extra
+	if b.aggStart > 0 && need <= cap(b.agg)/2 {
+		copy(b.agg, b.agg[b.aggStart:])
+		b.agg = b.agg[:live]
+		b.aggStart = 0
+		return
+	}
+	nb := make([]byte, live, max(2*need, 512))
+	copy(nb, b.agg[b.aggStart:])
+	b.agg = nb
+	b.aggStart = 0
+}
+
+// Drain returns and empties the pending list (output.md §4) with the note flags of §6, and records
+// lastDrainTotal. Discarded is decided before lastDrainTotal moves.
+func (b *Buffer) Drain() Drained {
+	q0, q1 := &b.pending[0], &b.pending[1]
+	a, c := q0.items[q0.head:], q1.items[q1.head:]
+	d := Drained{
+		Chunks:    len(a) + len(c),
+		Omitted:   b.pendingDropped,
+		Discarded: b.discarded > b.lastDrainTotal,
+	}
+	switch {
+	case len(a) == 1 && len(c) == 0:
+		d.Text = a[0].text
+	case len(a) == 0 && len(c) == 1:
+		d.Text = c[0].text
+	case d.Chunks > 0:
+		size := 0
+		for _, x := range a {
+			size += len(x.text)
+		}
+		for _, x := range c {
+			size += len(x.text)
+		}
+		var sb strings.Builder
+		sb.Grow(size)
+		for len(a) > 0 || len(c) > 0 {
+			if len(c) == 0 || (len(a) > 0 && a[0].seq < c[0].seq) {
+				sb.WriteString(a[0].text)
+				a = a[1:]
+			} else {
+				sb.WriteString(c[0].text)
+				c = c[1:]
+			}
+		}
+		d.Text = sb.String()
+	}
+	q0.reset()
+	q1.reset()
+	b.pendingDropped = false
+	b.lastDrainTotal = b.total
+	return d
+}
+
+func (q *chunkQueue) reset() {
+	if cap(q.items) > 64 {
+		// Do not keep a large index alive after a burst of tiny chunks.
+		q.items = nil
+	} else {
+		clear(q.items)
+		q.items = q.items[:0]
+	}
+	q.head = 0
+	q.chars = 0
+}
+
+// Aggregated returns the retained aggregated output (the newest maxChars chars), untrimmed.
+func (b *Buffer) Aggregated() string { return string(b.agg[b.aggStart:]) }
+
+// Tail returns the last TailChars chars of the aggregated output.
+func (b *Buffer) Tail() string {
+	live := b.agg[b.aggStart:]
+	if b.aggChars <= TailChars {
+		return string(live)
+	}
+	return string(live[dropHeadOffset(live, b.aggChars, b.aggChars-TailChars):])
+}
+
+// Truncated reports whether any output was ever dropped from the pending list or the aggregated buffer.
+func (b *Buffer) Truncated() bool { return b.truncated }
+
+// TotalChars returns totalOutputChars: all chars ever appended.
+func (b *Buffer) TotalChars() int { return b.total }
+
+// DiscardedChars returns the chars ever dropped from the head of the aggregated buffer; it always equals
+// TotalChars() - AggregatedChars().
+func (b *Buffer) DiscardedChars() int { return b.discarded }
+
+// AggregatedChars returns the number of chars retained in the aggregated buffer.
+func (b *Buffer) AggregatedChars() int { return b.aggChars }
+
+// PendingChars returns the chars pending for both streams together.
+func (b *Buffer) PendingChars() int { return b.pending[0].chars + b.pending[1].chars }
+
+// dropHeadOffset returns the byte offset in s (valid UTF-8 of n chars) after its first k chars, walking from
+// whichever end is nearer so that cutting a huge chunk down to a small cap costs the kept part only.
+func dropHeadOffset[T ~string | ~[]byte](s T, n, k int) int {
+	if k <= 0 {
+		return 0
+	}
+	if k >= n {
+		return len(s)
+	}
+	if k <= n-k {
+		i := 0
+		for ; k > 0; k-- {
+			i++
+			for i < len(s) && s[i]&0xC0 == 0x80 {
+				i++
+			}
+		}
+		return i
+	}
+	i := len(s)
+	for keep := n - k; keep > 0; keep-- {
+		i--
+		for i > 0 && s[i]&0xC0 == 0x80 {
+			i--
+		}
+	}
+	return i
+}

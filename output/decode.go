@@ -1,0 +1,85 @@
+package output
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Decoder turns the byte stream of one output descriptor into UTF-8 text (output.md §1). Reads end at
+// arbitrary byte positions, so an incomplete but so-far-valid sequence at the end of a read is held back and
+// completed by the next read instead of becoming replacement characters.
+//
+// The zero value is ready to use. A Decoder must not be copied after first use if its held bytes matter.
+type Decoder struct {
+	held  [utf8.UTFMax - 1]byte
+	nheld int
+}
+
+// Decode returns the text of p, preceded by the completion of any sequence held from the previous call. The
+// result is exactly what decoding the concatenation of all inputs so far would give (Go's per-byte
+// utf8.DecodeRune semantics: each byte that cannot start or continue a valid sequence becomes one U+FFFD),
+// except that a trailing incomplete sequence is held for the next call or for Flush.
+func (d *Decoder) Decode(p []byte) string {
+	var sb strings.Builder
+	if d.nheld > 0 {
+		// Only the boundary needs the held bytes: join them with just enough of p to decide the first rune.
+		var tmp [utf8.UTFMax]byte
+		n := copy(tmp[:], d.held[:d.nheld])
+		n += copy(tmp[n:], p)
+		if !utf8.FullRune(tmp[:n]) {
+			// p was too short to complete the sequence and did not break it either.
+			d.nheld = copy(d.held[:], tmp[:n])
+			return ""
+		}
+		sb.Grow(len(p) + utf8.UTFMax)
+		r, size := utf8.DecodeRune(tmp[:n])
+		if r != utf8.RuneError || size > 1 {
+			sb.WriteRune(r)
+			p = p[size-d.nheld:]
+		} else {
+			// The held prefix turned out invalid. In the concatenation its lead byte is one U+FFFD and its
+			// remaining bytes are continuation bytes, each of which is one U+FFFD as a start byte; p is then
+			// decoded from its first byte, exactly as decoding the concatenation would.
+			for range d.nheld {
+				sb.WriteRune(utf8.RuneError)
+			}
+		}
+		d.nheld = 0
+	}
+	// Most reads are valid UTF-8 ending on a rune boundary: one copy, no per-rune work.
+	if sb.Len() == 0 && utf8.Valid(p) {
+		return string(p)
+	}
+	sb.Grow(len(p))
+	i := 0
+	for i < len(p) {
+		start := i
+		for i < len(p) && p[i] < utf8.RuneSelf {
+			i++
+		}
+		sb.Write(p[start:i])
+		if i == len(p) {
+			break
+		}
+		if !utf8.FullRune(p[i:]) {
+			d.nheld = copy(d.held[:], p[i:])
+			break
+		}
+		r, size := utf8.DecodeRune(p[i:])
+		if r == utf8.RuneError && size == 1 {
+			sb.WriteRune(utf8.RuneError)
+		} else {
+			sb.Write(p[i : i+size])
+		}
+		i += size
+	}
+	return sb.String()
+}
+
+// Flush ends the stream: each byte still held becomes one U+FFFD, matching what utf8.DecodeRune gives for a
+// truncated sequence at the end of its input. The Decoder is then empty and may be reused.
+func (d *Decoder) Flush() string {
+	n := d.nheld
+	d.nheld = 0
+	return strings.Repeat(string(utf8.RuneError), n)
+}

@@ -1,0 +1,30 @@
+// Package output owns the data handling between a command's raw output bytes and the text that exec and
+// process show (spec output.md): streaming UTF-8 decoding, ANSI/C0 sanitising, the pending list and the
+// aggregated buffer of a session, and the pure text helpers that bound and page that text (trimming, middle
+// truncation, JSON-encoded size budgets, log slicing).
+//
+// Every length is in chars, that is Unicode code points, never bytes or UTF-16 units, so no cut ever splits a
+// UTF-8 sequence.
+//
+// Concurrency: nothing in this package is safe for concurrent use and nothing starts goroutines or does I/O.
+// A Decoder and a Sanitizer belong to the single goroutine that reads one stream; a Buffer is shared by a
+// session's readers and its callers, which must hold the session lock around every method call (including the
+// read-only ones). The pure functions may be called from anywhere.
+package output
+
+// Stream identifies which output stream a chunk came from. A PTY session has one stream, Stdout.
+type Stream uint8
+
+const (
+	Stdout Stream = iota
+	Stderr
+)
+
+// Limits shared with the packages that build results (output.md §5, §8).
+const (
+	TailChars           = 500
+	TextBudget          = 393216 // encoded JSON bytes for output in content[0].text
+	StructuredBudget    = 393216 // encoded JSON bytes for output-bearing structured fields
+	DefaultMaxChars     = 100000
+	DefaultPendingChars = 30000
+)

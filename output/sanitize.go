@@ -1,0 +1,222 @@
+package output
+
+import (
+	"bytes"
+	"strings"
+	"unicode/utf8"
+)
+
+// Event is a terminal request found inside a removed escape sequence. The sanitiser reports it; deciding what
+// to do (answer a DSR only on a PTY, track cursor-key mode) is the caller's business.
+type Event uint8
+
+const (
+	// EventDSR is a cursor-position query, ESC[6n or ESC[?6n.
+	EventDSR Event = iota + 1
+	// EventCursorApplication is DECCKM set (ESC[?1h, also inside a list such as ESC[?1;1049h).
+	EventCursorApplication
+	// EventCursorNormal is DECCKM reset (ESC[?1l, ...).
+	EventCursorNormal
+)
+
+// Limits of output.md §2: they bound the state a malformed or hostile stream can make the sanitiser hold, and
+// they let output that merely looks like the start of a sequence reappear soon.
+const (
+	escInterMax = 16   // intermediates consumed in escape-intermediate
+	csiMax      = 64   // parameter and intermediate chars collected in CSI
+	stringMax   = 4096 // chars consumed in an OSC/DCS/SOS/PM/APC string
+)
+
+const esc = 0x1b
+
+type sanState uint8
+
+const (
+	stGround sanState = iota
+	stEscape
+	stEscInter
+	stCSI
+	stString
+	stStringEsc
+)
+
+// Sanitizer removes complete ANSI/ECMA-48 escape sequences and the C0 controls other than TAB, LF and CR from
+// the decoded text of one stream (output.md §2). Its state survives across calls so that a sequence split
+// between two reads is still removed completely.
+//
+// The zero value is ready to use (state ground).
+type Sanitizer struct {
+	state sanState
+	// n counts the chars of the current sequence that its limit applies to: intermediates in escape-intermediate,
+	// collected chars in CSI, consumed chars in a string.
+	n int
+	// csi holds the collected CSI chars, all ASCII, for inspecting the final byte.
+	csi [csiMax]byte
+}
+
+// Sanitize returns text without escape sequences and unwanted controls, and the terminal requests found in it
+// in arrival order (nil when none). text is expected to be valid UTF-8 as produced by Decoder; chars that are
+// kept are copied byte for byte. Splitting the input at any point between calls gives the same concatenated
+// result and events as one call.
+func (s *Sanitizer) Sanitize(text string) (clean string, events []Event) {
+	// Hot path: most reads are plain text and need neither a copy nor per-rune work.
+	if s.state == stGround && !needsWork(text) {
+		return text, nil
+	}
+	var sb strings.Builder
+	sb.Grow(len(text))
+	i := 0
+	for i < len(text) {
+		if s.state == stGround {
+			// Ground only cares about bytes below 0x20; every byte of a multi-byte char is >= 0x80.
+			start := i
+			for i < len(text) && keptInGround(text[i]) {
+				i++
+			}
+			sb.WriteString(text[start:i])
+			if i == len(text) {
+				break
+			}
+			if text[i] == esc {
+				s.state = stEscape
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		events = s.step(r, text[i:i+size], &sb, events)
+		i += size
+	}
+	return sb.String(), events
+}
+
+// Reset discards a partial sequence at the end of a stream, so that nothing of it leaks into a later use.
+func (s *Sanitizer) Reset() {
+	s.state = stGround
+	s.n = 0
+}
+
+func keptInGround(c byte) bool {
+	return c >= 0x20 || c == '\t' || c == '\n' || c == '\r'
+}
+
+func needsWork(text string) bool {
+	for i := 0; i < len(text); i++ {
+		if !keptInGround(text[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// ground processes one char in state ground; raw is its bytes in the input.
+func (s *Sanitizer) ground(r rune, raw string, sb *strings.Builder) {
+	switch {
+	case r == esc:
+		s.state = stEscape
+	case r < 0x20 && r != '\t' && r != '\n' && r != '\r':
+		// dropped
+	default:
+		sb.WriteString(raw)
+	}
+}
+
+func (s *Sanitizer) escape(r rune, raw string, sb *strings.Builder) {
+	switch {
+	case r == '[':
+		s.state, s.n = stCSI, 0
+	case r == ']' || r == 'P' || r == 'X' || r == '^' || r == '_':
+		s.state, s.n = stString, 0
+	case r >= 0x20 && r <= 0x2f:
+		s.state, s.n = stEscInter, 1
+	case r >= 0x30 && r <= 0x7e:
+		s.state = stGround // a complete two-char sequence such as ESC 7
+	case r == esc:
+		// The first ESC is dropped; the new one starts a sequence.
+	default:
+		s.state = stGround
+		s.ground(r, raw, sb)
+	}
+}
+
+func (s *Sanitizer) step(r rune, raw string, sb *strings.Builder, events []Event) []Event {
+	switch s.state {
+	case stEscape:
+		s.escape(r, raw, sb)
+	case stEscInter:
+		switch {
+		case r >= 0x20 && r <= 0x2f && s.n < escInterMax:
+			s.n++
+		case r >= 0x30 && r <= 0x7e:
+			s.state = stGround // complete, such as ESC ( B
+		default:
+			// Abort, including a 17th intermediate: at most 16 are consumed, so it is processed in ground.
+			s.state = stGround
+			s.ground(r, raw, sb)
+		}
+	case stCSI:
+		switch {
+		case r >= 0x20 && r <= 0x3f:
+			if s.n < csiMax {
+				s.csi[s.n] = byte(r)
+			}
+			s.n++
+			if s.n > csiMax {
+				s.state = stGround // the char that overflowed is dropped with the sequence
+			}
+		case r >= 0x40 && r <= 0x7e:
+			events = s.inspect(byte(r), events)
+			s.state = stGround
+		case r == esc:
+			s.state = stEscape
+		default:
+			s.state = stGround
+			s.ground(r, raw, sb)
+		}
+	case stString:
+		switch r {
+		case 0x07, 0x9c:
+			s.state = stGround
+		case esc:
+			s.state = stStringEsc
+		default:
+			s.n++
+			if s.n >= stringMax {
+				s.state = stGround
+			}
+		}
+	case stStringEsc:
+		if r == '\\' {
+			s.state = stGround
+		} else {
+			s.state = stEscape
+			s.escape(r, raw, sb)
+		}
+	}
+	return events
+}
+
+// inspect looks at a completed CSI sequence for the requests the session must act on.
+func (s *Sanitizer) inspect(final byte, events []Event) []Event {
+	p := s.csi[:s.n]
+	switch final {
+	case 'n':
+		if string(p) == "6" || string(p) == "?6" {
+			events = append(events, EventDSR)
+		}
+	case 'h', 'l':
+		if rest, ok := bytes.CutPrefix(p, []byte("?")); ok {
+			for part := range bytes.SplitSeq(rest, []byte(";")) {
+				if string(part) == "1" {
+					if final == 'h' {
+						events = append(events, EventCursorApplication)
+					} else {
+						events = append(events, EventCursorNormal)
+					}
+					break
+				}
+			}
+		}
+	}
+	return events
+}

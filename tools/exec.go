@@ -1,0 +1,311 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/execmcp/execmcp/policy"
+	"github.com/execmcp/execmcp/sessions"
+)
+
+// Limits of exec.md §5 and §6.
+const (
+	minYieldMs    = 10
+	maxYieldMs    = 120000
+	maxTimeoutSec = 604800
+)
+
+// execMode is the wait mode of one exec call (exec.md §5).
+type execMode int
+
+const (
+	modeYield execMode = iota
+	modeBackground
+	modeSync
+)
+
+// execRequest is a decoded and validated exec call, ready to spawn.
+type execRequest struct {
+	command  string
+	mode     execMode
+	window   time.Duration
+	warnings []string
+	cwd      string
+	env      []string
+	pty      bool
+	timeout  time.Duration
+	timeoutS float64
+}
+
+func (t *Tools) handleExec(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	scope, ok := scopeOf(ctx)
+	if !ok {
+		return t.envelope("", execError(textNoMCP), "", false), nil
+	}
+	r := t.runExec(ctx, scope, req)
+	return t.envelope(scope, r, "", false), nil
+}
+
+// runExec runs the pipeline of exec.md §4 and returns the result.
+func (t *Tools) runExec(ctx context.Context, scope string, req mcp.CallToolRequest) result {
+	a, err := decodeArgs("exec", execParams, req.GetRawArguments())
+	if err != nil {
+		return execError(err.Error())
+	}
+	er, msg := t.prepareExec(a)
+	if msg != "" {
+		return execError(msg)
+	}
+	stdin := sessions.StdinNull
+	if er.mode != modeSync {
+		if bg, _ := a.boolean("background"); bg || er.pty {
+			stdin = sessions.StdinPipe
+		}
+	}
+	spec := sessions.Spec{
+		Scope:                    scope,
+		Command:                  er.command,
+		Name:                     DeriveName(er.command),
+		Shell:                    t.opts.Shell,
+		Dir:                      er.cwd,
+		Env:                      er.env,
+		PTY:                      er.pty,
+		Stdin:                    stdin,
+		Timeout:                  er.timeout,
+		TimeoutSec:               er.timeoutS,
+		NotifyOnExit:             t.opts.NotifyOnExit,
+		NotifyOnExitEmptySuccess: t.opts.NotifyOnExitEmptySuccess,
+	}
+	sess, spawnWarnings, err := t.reg.Start(spec)
+	warnings := append(er.warnings, spawnWarnings...)
+	if err != nil {
+		return execError("Failed to start command: " + err.Error())
+	}
+	return t.waitExec(ctx, req, sess, er, warnings)
+}
+
+// prepareExec runs steps 2-12 of exec.md §4; msg is the error text of the first failure.
+func (t *Tools) prepareExec(a *args) (er execRequest, msg string) {
+	// 2. Command.
+	command, _ := a.str("command")
+	switch {
+	case command == "":
+		return er, "Provide a command to start."
+	case strings.ContainsRune(command, 0):
+		return er, "command must not contain NUL bytes."
+	case len(command) > policy.MaxCommandBytes:
+		return er, fmt.Sprintf("command is too long (%d bytes; limit %d).", len(command), policy.MaxCommandBytes)
+	}
+	er.command = command
+	// 3. Other input limits.
+	workdir, _ := a.str("workdir")
+	workdir = strings.TrimSpace(workdir)
+	switch {
+	case strings.ContainsRune(workdir, 0):
+		return er, "workdir must not contain NUL bytes."
+	case len(workdir) > policy.MaxWorkdirBytes:
+		return er, fmt.Sprintf("workdir is too long (%d bytes; limit %d).", len(workdir), policy.MaxWorkdirBytes)
+	}
+	if a.env != nil {
+		if len(a.env) > policy.MaxEnvEntries {
+			return er, fmt.Sprintf("env has too many entries (%d; limit %d).", len(a.env), policy.MaxEnvEntries)
+		}
+		keys := make([]string, 0, len(a.env))
+		for k := range a.env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if strings.ContainsRune(k, 0) || strings.ContainsRune(a.env[k], 0) {
+				return er, fmt.Sprintf("env entry \"%s\" must not contain NUL bytes.", strings.ReplaceAll(k, "\x00", `\u0000`))
+			}
+		}
+	}
+	// 4. Background mode.
+	background, _ := a.boolean("background")
+	yieldMs, yieldGiven := a.num("yieldMs")
+	switch {
+	case !t.opts.Tools.Process:
+		er.mode = modeSync
+		if background || yieldGiven {
+			er.warnings = append(er.warnings, textSyncWarn)
+		}
+	case background:
+		er.mode = modeBackground
+	default:
+		er.mode = modeYield
+		ms := t.opts.YieldMs
+		if yieldGiven {
+			ms = floorInt(yieldMs)
+		}
+		er.window = time.Duration(min(max(ms, minYieldMs), maxYieldMs)) * time.Millisecond
+	}
+	// 5. Elevated gate.
+	elevated, _ := a.boolean("elevated")
+	sandboxAvailable := t.opts.Sandbox == "bwrap"
+	sandboxByDefault := sandboxAvailable && strings.ToLower(strings.TrimSpace(t.opts.Host)) != policy.HostGateway
+	if err := policy.CheckElevated(elevated, t.opts.ElevatedEnabled, sandboxByDefault); err != nil {
+		return er, err.Error()
+	}
+	// 6. Host.
+	host, _ := a.str("host")
+	target, err := policy.ResolveHost(host, t.opts.Host, sandboxAvailable, elevated)
+	if err != nil {
+		return er, err.Error()
+	}
+	// 7. Sandbox availability. The bubblewrap wrapper is not implemented yet: fail closed.
+	if target == policy.HostSandbox {
+		return er, "exec host=sandbox requires a sandbox runtime for this session.\n" +
+			"Enable sandbox mode (`tools.exec.sandbox=\"bwrap\"`) or use host=auto/gateway."
+	}
+	// 8. workdir.
+	cwd, msg := resolveWorkdir(workdir, t.opts.Cwd, t.opts.Home)
+	if msg != "" {
+		return er, msg
+	}
+	er.cwd = cwd
+	// 9. Environment validation.
+	var overrides map[string]string
+	if a.env != nil {
+		overrides, err = policy.ValidateEnv(a.env)
+		if err != nil {
+			return er, err.Error()
+		}
+	}
+	// 10. Environment assembly.
+	er.pty, _ = a.boolean("pty")
+	er.env = policy.AssembleEnv(t.baseEnv, overrides, t.opts.PathPrepend, er.pty)
+	// 11. Security mode.
+	if err := policy.CheckSecurity(t.opts.Security, command, t.opts.Allowlist, er.env, cwd); err != nil {
+		return er, err.Error()
+	}
+	// 12. Timeout.
+	timeoutParam, timeoutGiven := a.num("timeout")
+	er.timeout, er.timeoutS = resolveTimeout(timeoutParam, timeoutGiven, t.opts.Tools.Process && (background || yieldGiven), t.opts.TimeoutSec)
+	return er, ""
+}
+
+// resolveTimeout applies the rule table of exec.md §6. noDefault is "backgroundAllowed and (background:true
+// or yieldMs given)". It returns the timer length (0 = none) and the effective seconds for texts.
+func resolveTimeout(param float64, given, noDefault bool, defaultSec float64) (time.Duration, float64) {
+	var sec float64
+	switch {
+	case given:
+		sec = param
+	case noDefault:
+		return 0, 0
+	default:
+		sec = defaultSec
+	}
+	if sec <= 0 || math.IsNaN(sec) {
+		return 0, 0
+	}
+	sec = min(sec, maxTimeoutSec)
+	ms := max(math.Floor(sec*1000), 1)
+	return time.Duration(ms) * time.Millisecond, sec
+}
+
+// resolveWorkdir resolves the workdir parameter (already trimmed; "" = absent) as exec.md §7 defines.
+func resolveWorkdir(given, defaultCwd, home string) (string, string) {
+	if given == "" {
+		abs := filepath.Clean(defaultCwd)
+		if msg := statDir(abs); msg != "" {
+			return "", fmt.Sprintf("default workdir \"%s\" %s.", abs, msg)
+		}
+		return abs, ""
+	}
+	p := given
+	switch {
+	case p == "~":
+		p = home
+	case strings.HasPrefix(p, "~/"):
+		p = filepath.Join(home, p[2:])
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(defaultCwd, p)
+	}
+	abs := filepath.Clean(p)
+	if msg := statDir(abs); msg != "" {
+		return "", fmt.Sprintf("workdir \"%s\" %s (resolved to \"%s\").", given, msg, abs)
+	}
+	return abs, ""
+}
+
+// statDir checks that path is an existing directory; the message completes `workdir "<x>" ...`.
+func statDir(path string) string {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.IsDir():
+		return ""
+	case err == nil:
+		return "is not a directory"
+	case errors.Is(err, fs.ErrNotExist):
+		return "does not exist"
+	case errors.Is(err, syscall.ENOTDIR):
+		// A path component is a file: the directory cannot exist.
+		return "does not exist"
+	default:
+		reason := err.Error()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			reason = pe.Err.Error()
+		}
+		return "is not accessible: " + reason
+	}
+}
+
+// waitExec waits according to the mode (exec.md §5) and renders the result.
+func (t *Tools) waitExec(ctx context.Context, req mcp.CallToolRequest, sess *sessions.Session, er execRequest, warnings []string) result {
+	if er.mode == modeBackground {
+		if sess.Background() {
+			return renderRunning(sess.Info(), warnings)
+		}
+		// The command finalized before it could be marked backgrounded; its record is gone, so the
+		// foreground result is the only truthful answer.
+		<-sess.Done()
+		return renderForeground(sess.Info(), warnings)
+	}
+
+	stopProgress := t.startProgress(ctx, req, sess)
+	defer stopProgress()
+
+	var window <-chan time.Time
+	if er.mode == modeYield {
+		timer := time.NewTimer(er.window)
+		defer timer.Stop()
+		window = timer.C
+	}
+	select {
+	case <-sess.Done():
+		stopProgress()
+		return renderForeground(sess.Info(), warnings)
+	case <-window:
+		stopProgress()
+		if sess.Background() {
+			return renderRunning(sess.Info(), warnings)
+		}
+		// Finalization won the race: it completes without waiting on anything, and its result wins.
+		<-sess.Done()
+		return renderForeground(sess.Info(), warnings)
+	case <-ctx.Done():
+		stopProgress()
+		select {
+		case <-sess.Done():
+			return renderForeground(sess.Info(), warnings)
+		default:
+		}
+		sess.CancelForeground()
+		return renderCancelled(er.cwd)
+	}
+}

@@ -1,0 +1,396 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/execmcp/execmcp/output"
+	"github.com/execmcp/execmcp/sessions"
+)
+
+// Limits of the per-scope bookkeeping (mcp.md §7).
+const (
+	maxSystemEvents  = 20
+	heartbeatDelay   = 250 * time.Millisecond
+	ackMemory        = 10 * time.Second
+	maxAckMemory     = 64
+	snippetTailChars = 400
+	snippetMaxChars  = 180
+)
+
+// sysEvent is one queued exit event of a scope (mcp.md §7.3 item 4).
+type sysEvent struct{ sessionID, text string }
+
+// ackRecord remembers a finished session whose events were acknowledged, so that an exit event that
+// reaches the queue after the acknowledgement (OnExit runs after the session's waiters were woken) is not
+// queued any more.
+type ackRecord struct {
+	id string
+	at time.Time
+}
+
+// scopeState is the per-scope bookkeeping besides sessions (registry.md §6).
+type scopeState struct {
+	live   map[string]bool // live MCP session ids
+	events []sysEvent
+	acked  []ackRecord
+	hb     *time.Timer // pending coalesced heartbeat
+}
+
+func (st *scopeState) empty() bool {
+	return len(st.live) == 0 && len(st.events) == 0 && len(st.acked) == 0 && st.hb == nil
+}
+
+// pruneAcks drops acknowledgement records older than ackMemory.
+func (st *scopeState) pruneAcks(now time.Time) {
+	k := 0
+	for _, a := range st.acked {
+		if now.Sub(a.at) < ackMemory {
+			st.acked[k] = a
+			k++
+		}
+	}
+	clear(st.acked[k:])
+	st.acked = st.acked[:k]
+}
+
+// consumeAck reports (and forgets) whether id was acknowledged recently.
+func (st *scopeState) consumeAck(id string, now time.Time) bool {
+	st.pruneAcks(now)
+	for i, a := range st.acked {
+		if a.id == id {
+			st.acked = append(st.acked[:i], st.acked[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// enqueue appends an event: at most maxSystemEvents (the oldest is dropped), and an event whose text
+// equals the immediately preceding one is skipped.
+func (st *scopeState) enqueue(ev sysEvent) {
+	if n := len(st.events); n > 0 && st.events[n-1].text == ev.text {
+		return
+	}
+	st.events = append(st.events, ev)
+	if len(st.events) > maxSystemEvents {
+		st.events = append([]sysEvent(nil), st.events[len(st.events)-maxSystemEvents:]...)
+	}
+}
+
+// ack removes the events of session id; it reports whether any was removed.
+func (st *scopeState) ack(id string) bool {
+	k := 0
+	for _, ev := range st.events {
+		if ev.sessionID != id {
+			st.events[k] = ev
+			k++
+		}
+	}
+	removed := k < len(st.events)
+	clear(st.events[k:])
+	st.events = st.events[:k]
+	return removed
+}
+
+// take empties the queue and returns the texts, oldest first.
+func (st *scopeState) take() []string {
+	if len(st.events) == 0 {
+		return nil
+	}
+	texts := make([]string, len(st.events))
+	for i, ev := range st.events {
+		texts[i] = ev.text
+	}
+	st.events = nil
+	return texts
+}
+
+// scopeLocked returns the state of scope, creating it. Caller holds t.mu.
+func (t *Tools) scopeLocked(scope string) *scopeState {
+	st := t.scopes[scope]
+	if st == nil {
+		st = &scopeState{live: map[string]bool{}}
+		t.scopes[scope] = st
+	}
+	return st
+}
+
+// gcLocked drops the bookkeeping of a scope that has nothing left. Caller holds t.mu.
+func (t *Tools) gcLocked(scope string) {
+	if st := t.scopes[scope]; st != nil && st.empty() {
+		delete(t.scopes, scope)
+	}
+}
+
+// acknowledge removes the queued events of session id (poll of a finished session, clear, remove). finished
+// says the session is a finished record, whose exit event may still be on its way to the queue.
+func (t *Tools) acknowledge(scope, id string, finished bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.scopeLocked(scope)
+	removed := st.ack(id)
+	if finished && !removed {
+		now := time.Now()
+		st.pruneAcks(now)
+		if len(st.acked) >= maxAckMemory {
+			st.acked = st.acked[1:]
+		}
+		st.acked = append(st.acked, ackRecord{id, now})
+	}
+	t.gcLocked(scope)
+}
+
+// takeEvents empties the scope's queue atomically (mcp.md §7.4 step 2).
+func (t *Tools) takeEvents(scope string) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.scopes[scope]
+	if st == nil {
+		return nil
+	}
+	texts := st.take()
+	t.gcLocked(scope)
+	return texts
+}
+
+// shouldNotify applies the rules of mcp.md §7.1 items 2, 3 and 5 (sessions guarantees 1 and 4; the
+// caller checks 6).
+func shouldNotify(info sessions.Info) bool {
+	if !info.NotifyOnExit || info.KillRequested {
+		return false
+	}
+	switch sessions.Reason(info.ExitReason) {
+	case sessions.ReasonCancel, sessions.ReasonShutdown, sessions.ReasonOrphaned:
+		return false
+	}
+	quiet := info.Status == "completed" && info.ExitCode != nil && *info.ExitCode == 0 && exitSnippet(info.Tail) == ""
+	return !quiet || info.NotifyOnExitEmptySuccess
+}
+
+// exitSnippet is the snippet of mcp.md §7.2.
+func exitSnippet(tail string) string {
+	s := output.CollapseSpace(lastChars(tail, snippetTailChars))
+	if r := []rune(s); len(r) > snippetMaxChars {
+		s = string(r[:snippetMaxChars-1]) + "…"
+	}
+	return s
+}
+
+// exitEventText is the text of an exit event (mcp.md §7.2).
+func exitEventText(info sessions.Info) string {
+	id := info.ID
+	if r := []rune(id); len(r) > 8 {
+		id = string(r[:8])
+	}
+	text := "Exec " + info.Status + " (" + id + ", " + info.ExitLabel() + ")"
+	if sn := exitSnippet(info.Tail); sn != "" {
+		text += " :: " + sn
+	}
+	return text
+}
+
+// exitMessageParams are the params of the notifications/message of an exit event (mcp.md §7.3 item 1).
+func exitMessageParams(info sessions.Info, text string) map[string]any {
+	level := mcp.LoggingLevelInfo
+	if info.Status != "completed" {
+		level = mcp.LoggingLevelWarning
+	}
+	return map[string]any{
+		"level":  level,
+		"logger": "exec",
+		"data": map[string]any{
+			"event":      "exec.exit",
+			"text":       text,
+			"sessionId":  info.ID,
+			"status":     info.Status,
+			"exitCode":   exitCodeValue(info.ExitCode),
+			"exitSignal": nullableString(info.ExitSignal),
+			"exitReason": info.ExitReason,
+			"name":       nullableString(info.Name),
+			"command":    output.TruncateMiddle(info.Command, 500),
+			"tail":       info.Tail,
+		},
+	}
+}
+
+var levelRank = map[mcp.LoggingLevel]int{
+	mcp.LoggingLevelDebug: 0, mcp.LoggingLevelInfo: 1, mcp.LoggingLevelNotice: 2, mcp.LoggingLevelWarning: 3,
+	mcp.LoggingLevelError: 4, mcp.LoggingLevelCritical: 5, mcp.LoggingLevelAlert: 6, mcp.LoggingLevelEmergency: 7,
+}
+
+// levelAllows reports whether a message of level passes an explicitly set session level.
+func levelAllows(set, level mcp.LoggingLevel) bool {
+	s, ok := levelRank[set]
+	if !ok {
+		return true
+	}
+	return levelRank[level] >= s
+}
+
+// onExit is sessions.Options.OnExit: it produces the exit event of a finalized backgrounded session
+// (mcp.md §7). It never blocks.
+func (t *Tools) onExit(info sessions.Info) {
+	t.mu.Lock()
+	if t.closing {
+		t.mu.Unlock()
+		return
+	}
+	st := t.scopeLocked(info.Scope)
+	acked := st.consumeAck(info.ID, time.Now())
+	if !shouldNotify(info) {
+		t.gcLocked(info.Scope)
+		t.mu.Unlock()
+		return
+	}
+	text := exitEventText(info)
+	if !acked {
+		st.enqueue(sysEvent{sessionID: info.ID, text: text})
+	}
+	params := exitMessageParams(info, text)
+	level := params["level"].(mcp.LoggingLevel)
+	var targets []string
+	for sid := range st.live {
+		if set, ok := t.levels[sid]; ok && !levelAllows(set, level) {
+			continue
+		}
+		targets = append(targets, sid)
+	}
+	t.armHeartbeatLocked(info.Scope, st)
+	t.mu.Unlock()
+
+	for _, sid := range targets {
+		t.notify(sid, "notifications/message", params)
+	}
+}
+
+// armHeartbeatLocked starts the scope's 250 ms heartbeat timer unless one is pending. Caller holds t.mu.
+func (t *Tools) armHeartbeatLocked(scope string, st *scopeState) {
+	if st.hb != nil || t.closing {
+		return
+	}
+	t.hbWG.Add(1)
+	st.hb = time.AfterFunc(heartbeatDelay, func() {
+		defer t.hbWG.Done()
+		t.mu.Lock()
+		st := t.scopes[scope]
+		if st == nil || t.closing {
+			t.mu.Unlock()
+			return
+		}
+		st.hb = nil
+		targets := make([]string, 0, len(st.live))
+		for sid := range st.live {
+			targets = append(targets, sid)
+		}
+		t.gcLocked(scope)
+		t.mu.Unlock()
+		for _, sid := range targets {
+			t.notify(sid, "notifications/heartbeat", map[string]any{"reason": "exec-event", "scope": scope})
+		}
+	})
+}
+
+// notify sends one notification to one MCP session, logging failures.
+func (t *Tools) notify(sid, method string, params map[string]any) {
+	err := t.srv.SendNotificationToSpecificClient(sid, method, params)
+	switch {
+	case err == nil, errors.Is(err, server.ErrSessionNotFound):
+	case errors.Is(err, server.ErrNotificationChannelBlocked):
+		t.log.Warn("notification dropped: client channel blocked", "session", sid, "method", method)
+	default:
+		t.log.Debug("notification not sent", "session", sid, "method", method, "err", err)
+	}
+}
+
+// stopHeartbeats stops pending heartbeat timers and waits for running ones. Caller set t.closing.
+func (t *Tools) stopHeartbeats() {
+	t.mu.Lock()
+	for _, st := range t.scopes {
+		if st.hb != nil && st.hb.Stop() {
+			t.hbWG.Done()
+		}
+		st.hb = nil
+	}
+	t.mu.Unlock()
+	t.hbWG.Wait()
+}
+
+// sessionScope is the scope of a live MCP session (mcp.md §6): stdio on stdio, else the MCP session id.
+// HTTP principals (agent:<id>) are added with the HTTP transport.
+func sessionScope(_ context.Context, sid string) string {
+	if sid == "stdio" {
+		return "stdio"
+	}
+	return sid
+}
+
+// scopeOf is the scope of a tool call; ok is false when the call has no MCP session.
+func scopeOf(ctx context.Context) (string, bool) {
+	cs := server.ClientSessionFromContext(ctx)
+	if cs == nil {
+		return "", false
+	}
+	sid := cs.SessionID()
+	if sid == "" {
+		return "", false
+	}
+	return sessionScope(ctx, sid), true
+}
+
+func (t *Tools) registerSession(ctx context.Context, cs server.ClientSession) {
+	sid := cs.SessionID()
+	if sid == "" {
+		return
+	}
+	scope := sessionScope(ctx, sid)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.mcpSessions[sid] = scope
+	t.scopeLocked(scope).live[sid] = true
+}
+
+func (t *Tools) unregisterSession(_ context.Context, cs server.ClientSession) {
+	sid := cs.SessionID()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	scope, ok := t.mcpSessions[sid]
+	delete(t.mcpSessions, sid)
+	delete(t.levels, sid)
+	if !ok {
+		return
+	}
+	if st := t.scopes[scope]; st != nil {
+		delete(st.live, sid)
+	}
+	t.gcLocked(scope)
+}
+
+func (t *Tools) setLevel(ctx context.Context, req *mcp.SetLevelRequest) {
+	cs := server.ClientSessionFromContext(ctx)
+	if cs == nil || req == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, live := t.mcpSessions[cs.SessionID()]; live {
+		t.levels[cs.SessionID()] = req.Params.Level
+	}
+}
+
+// systemEventsText is the extra content item of mcp.md §7.4.
+func systemEventsText(texts []string) string {
+	var sb strings.Builder
+	for i, s := range texts {
+		if i > 0 {
+			sb.WriteByte('\n')
+		}
+		sb.WriteString("System: " + s)
+	}
+	return sb.String()
+}

@@ -1,0 +1,385 @@
+package tools
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/execmcp/execmcp/output"
+	"github.com/execmcp/execmcp/sessions"
+)
+
+// Notes and fixed texts of exec.md §18, process.md §12 and output.md §6.
+const (
+	noteDiscarded  = "[earlier output was discarded at the retention cap and cannot be recovered]"
+	noteCut        = "[earlier output was cut to fit the response size limit]"
+	noteOmitted    = "[earlier output is omitted from this poll; use action=log with offset and limit to inspect retained output]"
+	textNoOutput   = "(no output)"
+	textNoNew      = "(no new output)"
+	textStillRun   = "Process still running."
+	textCancelled  = "Command cancelled by the client; its process group was terminated."
+	textWakeOff    = "Automatic completion wake is disabled for this command. If the task needs this result, use process poll with a timeout to collect it before ending the turn, unless another continuation is already arranged."
+	textSyncWarn   = "Warning: background execution is disabled; running synchronously."
+	textNoSessions = "No running or recent sessions."
+	textNoMCP      = "This server requires an MCP session; connect with protocol version 2025-11-25 or earlier."
+)
+
+// result is a tool result before the envelope: the text, the details object and isError.
+type result struct {
+	text    string
+	details map[string]any
+	isError bool
+}
+
+func execError(msg string) result {
+	return result{text: msg, details: map[string]any{"status": "error", "tool": "exec", "error": msg}, isError: true}
+}
+
+func processError(msg string) result {
+	return result{text: msg, details: map[string]any{"status": "failed", "error": msg}, isError: true}
+}
+
+func epochMs(t time.Time) int64 { return t.UnixMilli() }
+
+func durationMs(a, b time.Time) int64 { return b.Sub(a).Milliseconds() }
+
+func exitCodeValue(c *int) any {
+	if c == nil {
+		return nil
+	}
+	return *c
+}
+
+func nullableString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func warningsBlock(warnings []string) string {
+	if len(warnings) == 0 {
+		return ""
+	}
+	return strings.Join(warnings, "\n") + "\n\n"
+}
+
+func addWarnings(d map[string]any, warnings []string) {
+	if len(warnings) > 0 {
+		d["warnings"] = append([]string(nil), warnings...)
+	}
+}
+
+// addAggregated puts s into details within the structured budget (output.md §8).
+func addAggregated(d map[string]any, s string) {
+	kept, cut := output.KeepNewest(s, output.StructuredBudget)
+	d["aggregated"] = kept
+	if cut {
+		d["aggregatedTruncated"] = true
+	}
+}
+
+func addName(d map[string]any, name string) {
+	if name != "" {
+		d["name"] = name
+	}
+}
+
+// foregroundBody builds the output part of a foreground exec result (exec.md §14.1 steps 1-2).
+func foregroundBody(info sessions.Info) string {
+	out, cut := output.KeepNewest(output.Trim(info.Aggregated), output.TextBudget)
+	if cut {
+		out = noteCut + "\n" + out
+	}
+	if info.DiscardedChars > 0 {
+		out = noteDiscarded + "\n" + out
+	}
+	return out
+}
+
+// renderForeground renders a finished foreground exec session (exec.md §14.1, §14.2).
+func renderForeground(info sessions.Info, warnings []string) result {
+	out := foregroundBody(info)
+	d := map[string]any{
+		"status":     info.Status,
+		"exitReason": info.ExitReason,
+		"durationMs": durationMs(info.StartedAt, info.EndedAt),
+		"cwd":        info.Cwd,
+		"truncated":  info.Truncated,
+	}
+	addAggregated(d, output.Trim(info.Aggregated))
+	addWarnings(d, warnings)
+	if info.Status == "completed" {
+		code := 0
+		if info.ExitCode != nil {
+			code = *info.ExitCode
+		}
+		d["exitCode"] = code
+		if code != 0 {
+			out = joinBlocks(out, fmt.Sprintf("(Command exited with code %d)", code))
+		}
+		if out == "" {
+			out = textNoOutput
+		}
+	} else {
+		d["exitCode"] = exitCodeValue(info.ExitCode)
+		d["exitSignal"] = nullableString(info.ExitSignal)
+		d["timedOut"] = info.TimedOut
+		reason := info.FailReason
+		if reason == "" {
+			reason = "Command aborted before exit code was captured"
+		}
+		out = joinBlocks(out, reason)
+	}
+	return result{text: warningsBlock(warnings) + out, details: d}
+}
+
+// joinBlocks joins a and b with a blank line, or returns b when a is empty.
+func joinBlocks(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "\n\n" + b
+}
+
+// renderRunning renders the running result of exec (exec.md §14.3).
+func renderRunning(info sessions.Info, warnings []string) result {
+	text := warningsBlock(warnings) + fmt.Sprintf("Command still running (session %s, pid %d). Use process (list/poll/log/write/kill/clear/remove) for follow-up.", info.ID, info.Pid)
+	if !info.NotifyOnExit {
+		text += "\n\n" + textWakeOff
+	}
+	d := map[string]any{
+		"status":    "running",
+		"sessionId": info.ID,
+		"pid":       info.Pid,
+		"startedAt": epochMs(info.StartedAt),
+		"cwd":       info.Cwd,
+		"tail":      info.Tail,
+	}
+	addWarnings(d, warnings)
+	return result{text: text, details: d}
+}
+
+// renderCancelled is the result of a cancelled foreground exec (exec.md §16).
+func renderCancelled(cwd string) result {
+	return result{
+		text:    textCancelled,
+		details: map[string]any{"status": "failed", "exitReason": "manual-cancel", "cwd": cwd},
+		isError: true,
+	}
+}
+
+// exitLine is the last line of a finished poll (process.md §5.3 step 3).
+func exitLine(info sessions.Info) string {
+	var line string
+	switch {
+	case info.ExitCode != nil:
+		line = fmt.Sprintf("Process exited with code %d", *info.ExitCode)
+	case info.ExitSignal != "":
+		line = "Process exited with signal " + info.ExitSignal
+	default:
+		line = "Process exited with unknown exit code"
+	}
+	if info.ExitReason == string(sessions.ReasonTimeout) {
+		line += " (timed out after " + sessions.FormatSeconds(info.TimeoutSec) + " seconds)"
+	}
+	return line + "."
+}
+
+// renderPoll renders a poll result (process.md §5.2, §5.3).
+func renderPoll(res sessions.PollResult) result {
+	info := res.Info
+	body, cut := output.KeepNewest(output.Trim(res.Output), output.TextBudget)
+	var notes string
+	if res.Omitted || cut {
+		notes += noteOmitted + "\n"
+	}
+	if res.Discarded {
+		notes += noteDiscarded + "\n"
+	}
+	if body == "" {
+		body = textNoNew
+	}
+	d := map[string]any{"sessionId": info.ID}
+	addAggregated(d, info.Aggregated)
+	addName(d, info.Name)
+	if !res.Finished {
+		d["status"] = "running"
+		d["retryInMs"] = res.RetryIn.Milliseconds()
+		return result{text: notes + body + "\n\n" + textStillRun, details: d}
+	}
+	d["status"] = info.Status
+	d["exitCode"] = exitCodeValue(info.ExitCode)
+	d["exitSignal"] = nullableString(info.ExitSignal)
+	d["exitReason"] = info.ExitReason
+	d["timedOut"] = info.TimedOut
+	return result{text: notes + body + "\n\n" + exitLine(info), details: d}
+}
+
+// logWindow is the log request: nil pointers mean "not given".
+type logWindow struct{ offset, limit *int }
+
+// renderLog renders a log result (process.md §8).
+func renderLog(info sessions.Info, w logWindow) result {
+	sl := output.SliceLog(info.Aggregated, w.offset, w.limit, output.TextBudget)
+	var sb strings.Builder
+	if info.DiscardedChars > 0 {
+		sb.WriteString(noteDiscarded + "\n")
+	}
+	running := info.Status == "running"
+	switch {
+	case sl.TotalLines == 0 && running:
+		sb.WriteString("(no output yet)")
+	case sl.TotalLines == 0:
+		sb.WriteString("(no output recorded)")
+	case sl.Start >= sl.End:
+		fmt.Fprintf(&sb, "(no lines in the requested range; the log has %d lines)", sl.TotalLines)
+	default:
+		sb.WriteString(sl.Text)
+	}
+	if sl.WindowNote != "" {
+		sb.WriteString("\n\n" + sl.WindowNote)
+	}
+	if sl.BudgetNote != "" {
+		sb.WriteString("\n\n" + sl.BudgetNote)
+	}
+	d := map[string]any{
+		"sessionId":  info.ID,
+		"total":      sl.TotalLines,
+		"totalLines": sl.TotalLines,
+		"totalChars": sl.TotalChars,
+		"truncated":  info.Truncated,
+	}
+	addName(d, info.Name)
+	if running {
+		d["status"] = "running"
+	} else {
+		d["status"] = info.Status
+		d["exitCode"] = exitCodeValue(info.ExitCode)
+		d["exitSignal"] = nullableString(info.ExitSignal)
+		d["exitReason"] = info.ExitReason
+	}
+	return result{text: sb.String(), details: d}
+}
+
+// formatDuration is the compact duration of process.md §9.2.
+func formatDuration(ms int64) string {
+	if ms <= 0 {
+		return "n/a"
+	}
+	if ms < 1000 {
+		return strconv.FormatInt(ms, 10) + "ms"
+	}
+	s := (ms + 500) / 1000
+	if s < 60 {
+		return strconv.FormatInt(s, 10) + "s"
+	}
+	m, rs := s/60, s%60
+	if m < 60 {
+		if rs == 0 {
+			return strconv.FormatInt(m, 10) + "m"
+		}
+		return fmt.Sprintf("%dm%ds", m, rs)
+	}
+	h, rm := m/60, m%60
+	if h < 24 {
+		if rm == 0 {
+			return strconv.FormatInt(h, 10) + "h"
+		}
+		return fmt.Sprintf("%dh%dm", h, rm)
+	}
+	d, rh := h/24, h%24
+	if rh == 0 {
+		return strconv.FormatInt(d, 10) + "d"
+	}
+	return fmt.Sprintf("%dd%dh", d, rh)
+}
+
+// listLimit is the number of sessions list shows (process.md §4).
+const listLimit = 100
+
+func runtimeMs(info sessions.Info, now time.Time) int64 {
+	if info.Status == "running" {
+		return durationMs(info.StartedAt, now)
+	}
+	return durationMs(info.StartedAt, info.EndedAt)
+}
+
+// listLabel is the label of a list line: the name, else the collapsed command.
+func listLabel(info sessions.Info) string {
+	if info.Name != "" {
+		return output.TruncateMiddle(info.Name, 80)
+	}
+	return output.TruncateMiddle(output.CollapseSpace(info.Command), 120)
+}
+
+// listLine is one line of the list text.
+func listLine(info sessions.Info, now time.Time) string {
+	return fmt.Sprintf("%s %-9s %s :: %s", info.ID, info.Status, formatDuration(runtimeMs(info, now)), listLabel(info))
+}
+
+// listEntry is one entry of the list details.
+func listEntry(info sessions.Info, now time.Time) map[string]any {
+	e := map[string]any{
+		"sessionId": info.ID,
+		"status":    info.Status,
+		"startedAt": epochMs(info.StartedAt),
+		"runtimeMs": runtimeMs(info, now),
+		"cwd":       info.Cwd,
+		"command":   output.TruncateMiddle(info.Command, 500),
+		"tail":      lastChars(info.Tail, output.TailChars),
+		"truncated": info.Truncated,
+	}
+	addName(e, info.Name)
+	if info.Status == "running" {
+		e["pid"] = info.Pid
+		return e
+	}
+	e["endedAt"] = epochMs(info.EndedAt)
+	if info.ExitCode != nil {
+		e["exitCode"] = *info.ExitCode
+	}
+	if info.ExitSignal != "" {
+		e["exitSignal"] = info.ExitSignal
+	}
+	e["exitReason"] = info.ExitReason
+	return e
+}
+
+// renderList renders the list action (process.md §4); infos are sorted newest first already.
+func renderList(infos []sessions.Info, now time.Time) result {
+	shown := infos
+	omitted := 0
+	if len(shown) > listLimit {
+		omitted = len(shown) - listLimit
+		shown = shown[:listLimit]
+	}
+	entries := make([]any, 0, len(shown))
+	lines := make([]string, 0, len(shown)+1)
+	for _, in := range shown {
+		entries = append(entries, listEntry(in, now))
+		lines = append(lines, listLine(in, now))
+	}
+	d := map[string]any{"status": "completed", "sessions": entries}
+	if omitted > 0 {
+		lines = append(lines, fmt.Sprintf("... %d more sessions not shown", omitted))
+		d["omitted"] = omitted
+	}
+	text := strings.Join(lines, "\n")
+	if len(shown) == 0 {
+		text = textNoSessions
+	}
+	return result{text: text, details: d}
+}
+
+// lastChars returns the last n code points of s.
+func lastChars(s string, n int) string {
+	i := len(s)
+	for k := 0; k < n && i > 0; k++ {
+		_, size := utf8.DecodeLastRuneInString(s[:i])
+		i -= size
+	}
+	return s[i:]
+}
