@@ -4,8 +4,8 @@ package integration_test
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"

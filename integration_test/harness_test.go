@@ -669,7 +669,9 @@ func (s *Server) awaitExit(start time.Time, how string) {
 	} else if s.exitCode != 0 {
 		s.t.Errorf("server exit status after %s = %d (signal %v), want 0", how, s.exitCode, s.exitSig)
 	}
-	s.t.Logf("server exited %v after %s", time.Since(start).Round(time.Millisecond), how)
+	if el := time.Since(start); el > time.Second {
+		s.t.Logf("server took %v to exit after %s", el.Round(time.Millisecond), how)
+	}
 	s.closeClient()
 }
 

@@ -290,7 +290,9 @@ func TestD40Ids(t *testing.T) {
 		go func(w int) {
 			defer wg.Done()
 			for i := w; i < n; i += 4 {
-				r := s.Exec(`true`, "background", true)
+				// Sessions stay running so that every id stays taken (finished records beyond the cap of 50 are
+				// evicted, and an evicted id may legitimately be drawn again).
+				r := s.Exec(`exec sleep 60`, "background", true)
 				if r.Str("status") != "running" {
 					t.Errorf("exec %d: %s", i, r)
 					continue

@@ -100,7 +100,7 @@ func (b *Buffer) Append(s Stream, text string) {
 		var d Decoder
 		text = d.Decode([]byte(text)) + d.Flush()
 	}
-	n := utf8.RuneCountInString(text)
+	n := countChars(text)
 	b.total += n
 	b.push(streamIndex(s), text, n)
 	b.appendAggregated(text, n)
@@ -278,28 +278,63 @@ func (b *Buffer) PendingChars() int { return b.pending[0].chars + b.pending[1].c
 // dropHeadOffset returns the byte offset in s (valid UTF-8 of n chars) after its first k chars, walking from
 // whichever end is nearer so that cutting a huge chunk down to a small cap costs the kept part only.
 func dropHeadOffset[T ~string | ~[]byte](s T, n, k int) int {
-	if k <= 0 {
+	switch {
+	case k <= 0:
 		return 0
+	case k >= n:
+		return len(s)
+	case len(s) == n:
+		return k // all ASCII: bytes are chars
+	case k <= n-k:
+		return skipForward(s, 0, k)
+	default:
+		return skipBackward(s, n-k)
 	}
-	if k >= n {
+}
+
+// skipForward returns the offset of the char k chars after offset i (a char boundary), or len(s). It counts
+// char-start bytes (all but 10xxxxxx) a word at a time and only scans the last word byte by byte.
+func skipForward[T ~string | ~[]byte](s T, i, k int) int {
+	for i+8 <= len(s) {
+		c := 8 - contBytes(load8(s, i))
+		if c > k {
+			break
+		}
+		k -= c
+		i += 8
+	}
+	for ; i < len(s); i++ {
+		if s[i]&0xC0 != 0x80 {
+			if k == 0 {
+				return i
+			}
+			k--
+		}
+	}
+	return len(s)
+}
+
+// skipBackward returns the offset where the last k chars of s begin (0 when s has fewer).
+func skipBackward[T ~string | ~[]byte](s T, k int) int {
+	if k <= 0 {
 		return len(s)
 	}
-	if k <= n-k {
-		i := 0
-		for ; k > 0; k-- {
-			i++
-			for i < len(s) && s[i]&0xC0 == 0x80 {
-				i++
+	i := len(s)
+	for i >= 8 {
+		c := 8 - contBytes(load8(s, i-8))
+		if c >= k {
+			break
+		}
+		k -= c
+		i -= 8
+	}
+	for i--; i >= 0; i-- {
+		if s[i]&0xC0 != 0x80 {
+			k--
+			if k == 0 {
+				return i
 			}
 		}
-		return i
 	}
-	i := len(s)
-	for keep := n - k; keep > 0; keep-- {
-		i--
-		for i > 0 && s[i]&0xC0 == 0x80 {
-			i--
-		}
-	}
-	return i
+	return 0
 }

@@ -9,7 +9,7 @@ import (
 // arbitrary byte positions, so an incomplete but so-far-valid sequence at the end of a read is held back and
 // completed by the next read instead of becoming replacement characters.
 //
-// The zero value is ready to use. A Decoder must not be copied after first use if its held bytes matter.
+// The zero value is ready to use (nothing held). Flush returns it to that state.
 type Decoder struct {
 	held  [utf8.UTFMax - 1]byte
 	nheld int
@@ -46,9 +46,14 @@ func (d *Decoder) Decode(p []byte) string {
 		}
 		d.nheld = 0
 	}
-	// Most reads are valid UTF-8 ending on a rune boundary: one copy, no per-rune work.
-	if sb.Len() == 0 && utf8.Valid(p) {
-		return string(p)
+	// Most reads are valid UTF-8, possibly ending inside a char: one copy, no per-rune work.
+	if end := len(p) - incompleteTail(p); utf8.Valid(p[:end]) {
+		d.nheld = copy(d.held[:], p[end:])
+		if sb.Len() == 0 {
+			return string(p[:end])
+		}
+		sb.Write(p[:end])
+		return sb.String()
 	}
 	sb.Grow(len(p))
 	i := 0
@@ -82,4 +87,17 @@ func (d *Decoder) Flush() string {
 	n := d.nheld
 	d.nheld = 0
 	return strings.Repeat(string(utf8.RuneError), n)
+}
+
+// incompleteTail returns the length of the incomplete but so-far-valid sequence that ends p, or 0.
+func incompleteTail(p []byte) int {
+	for j := len(p) - 1; j >= 0 && j >= len(p)-(utf8.UTFMax-1); j-- {
+		if p[j]&0xC0 != 0x80 { // the last start byte
+			if utf8.FullRune(p[j:]) {
+				return 0
+			}
+			return len(p) - j
+		}
+	}
+	return 0
 }

@@ -6,8 +6,8 @@ import (
 	"unicode/utf8"
 )
 
-// DefaultLogLines is the window of a log call with neither offset nor limit (process.md §8.1).
-const DefaultLogLines = 200
+// defaultLogLines is the window of a log call with neither offset nor limit (process.md §8.1).
+const defaultLogLines = 200
 
 // LogSlice is one page of a log (process.md §8.1) cut to a response budget (output.md §8). The zero value is
 // the slice of an empty log.
@@ -52,11 +52,11 @@ func SliceLog(text string, offset, limit *int, budget int) LogSlice {
 			end = start + l
 		}
 	case offset == nil:
-		start = max(total-DefaultLogLines, 0)
+		start = max(total-defaultLogLines, 0)
 	}
 	ls.Start, ls.End = start, end
-	if ls.DefaultWindow && total > DefaultLogLines {
-		ls.WindowNote = fmt.Sprintf("[showing last %d of %d lines; pass offset/limit to page]", DefaultLogLines, total)
+	if ls.DefaultWindow && total > defaultLogLines {
+		ls.WindowNote = fmt.Sprintf("[showing last %d of %d lines; pass offset/limit to page]", defaultLogLines, total)
 	}
 	if start >= end {
 		return ls
@@ -80,6 +80,9 @@ func SliceLog(text string, offset, limit *int, budget int) LogSlice {
 		if n == 0 {
 			ls.Text = keepOldest(window[0], budget-2)
 			n = 1
+			if len(window) == 1 && ls.Text == window[0] {
+				return ls // an empty line under a budget below 2: nothing is missing
+			}
 		} else {
 			ls.Text = strings.Join(window[:n], "\n")
 		}
@@ -101,8 +104,12 @@ func SliceLog(text string, offset, limit *int, budget int) LogSlice {
 		return ls
 	}
 	if n == 0 {
-		ls.Text, _ = KeepNewest(window[len(window)-1], budget-2)
+		var cut bool
+		ls.Text, cut = KeepNewest(window[len(window)-1], budget-2)
 		n = 1
+		if len(window) == 1 && !cut {
+			return ls
+		}
 	} else {
 		ls.Text = strings.Join(window[len(window)-n:], "\n")
 	}

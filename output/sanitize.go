@@ -60,7 +60,7 @@ type Sanitizer struct {
 // result and events as one call.
 func (s *Sanitizer) Sanitize(text string) (clean string, events []Event) {
 	// Hot path: most reads are plain text and need neither a copy nor per-rune work.
-	if s.state == stGround && !needsWork(text) {
+	if s.state == stGround && groundEnd(text, 0) == len(text) {
 		return text, nil
 	}
 	var sb strings.Builder
@@ -70,9 +70,7 @@ func (s *Sanitizer) Sanitize(text string) (clean string, events []Event) {
 		if s.state == stGround {
 			// Ground only cares about bytes below 0x20; every byte of a multi-byte char is >= 0x80.
 			start := i
-			for i < len(text) && keptInGround(text[i]) {
-				i++
-			}
+			i = groundEnd(text, i)
 			sb.WriteString(text[start:i])
 			if i == len(text) {
 				break
@@ -83,7 +81,10 @@ func (s *Sanitizer) Sanitize(text string) (clean string, events []Event) {
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(text[i:])
+		r, size := rune(text[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(text[i:])
+		}
 		events = s.step(r, text[i:i+size], &sb, events)
 		i += size
 	}
@@ -98,15 +99,6 @@ func (s *Sanitizer) Reset() {
 
 func keptInGround(c byte) bool {
 	return c >= 0x20 || c == '\t' || c == '\n' || c == '\r'
-}
-
-func needsWork(text string) bool {
-	for i := 0; i < len(text); i++ {
-		if !keptInGround(text[i]) {
-			return true
-		}
-	}
-	return false
 }
 
 // ground processes one char in state ground; raw is its bytes in the input.

@@ -540,6 +540,44 @@ wait:
 	}
 }
 
+// Orphan cleans up a scope whose client went away for good (registry.md §10): every running session of the
+// scope (foreground ones included) is terminated with reason orphaned and will not be retained, the scope's
+// other ledger groups get the same escalation, and its finished records are deleted. Nothing is announced.
+// It returns the number of running sessions terminated.
+func (r *Registry) Orphan(scope string) int {
+	r.mu.Lock()
+	var victims []*Session
+	sessionGroups := map[int]bool{}
+	for _, s := range r.running {
+		if s.scope == scope {
+			victims = append(victims, s)
+			sessionGroups[s.pid] = true
+		}
+	}
+	for id, s := range r.finished {
+		if s.scope == scope {
+			delete(r.finished, id)
+		}
+	}
+	var groups []int
+	for pgid, sc := range r.ledger {
+		if sc == scope && !sessionGroups[pgid] {
+			groups = append(groups, pgid)
+		}
+	}
+	r.mu.Unlock()
+	for _, s := range victims {
+		s.mu.Lock()
+		s.removed = true
+		s.mu.Unlock()
+		_ = r.terminate(s, ReasonOrphaned)
+	}
+	for _, pgid := range groups {
+		_ = r.terminateGroup(pgid)
+	}
+	return len(victims)
+}
+
 // ledgerGroups returns the process groups in the ledger.
 func (r *Registry) ledgerGroups() []int {
 	r.mu.Lock()
@@ -596,10 +634,11 @@ func (r *Registry) finalize(s *Session) {
 	}
 	r.logger.Info("session finished", "id", s.id, "scope", s.scope, "pid", s.pid, "status", info.Status,
 		"exitCode", code, "exitSignal", info.ExitSignal, "exitReason", info.ExitReason)
-	s.finish()
+	// The exit event exists before any waiter wakes, so a poll woken by finalization can acknowledge it.
 	if keep && !closing && r.opts.OnExit != nil {
 		r.opts.OnExit(info)
 	}
+	s.finish()
 }
 
 // evict enforces the per-scope caps on finished records. Caller holds r.mu.

@@ -79,22 +79,23 @@ type reader struct {
 
 func newSession(r *Registry, spec Spec, p *proc) *Session {
 	s := &Session{
-		r:           r,
-		scope:       spec.Scope,
-		spec:        spec,
-		pid:         p.cmd.Process.Pid,
-		pty:         p.pty,
-		startedAt:   r.opts.Now(),
-		cmd:         p.cmd,
-		outputs:     p.outputs,
-		input:       p.input,
-		writeSem:    make(chan struct{}, 1),
-		readersDone: make(chan struct{}),
-		done:        make(chan struct{}),
-		buf:         output.NewBuffer(r.opts.MaxOutputChars, r.opts.PendingMaxChars),
-		changed:     make(chan struct{}),
-		writable:    p.input != nil,
-		cursor:      CursorNormal,
+		r:            r,
+		scope:        spec.Scope,
+		spec:         spec,
+		pid:          p.cmd.Process.Pid,
+		pty:          p.pty,
+		startedAt:    r.opts.Now(),
+		cmd:          p.cmd,
+		outputs:      p.outputs,
+		input:        p.input,
+		writeSem:     make(chan struct{}, 1),
+		readersDone:  make(chan struct{}),
+		done:         make(chan struct{}),
+		buf:          output.NewBuffer(r.opts.MaxOutputChars, r.opts.PendingMaxChars),
+		changed:      make(chan struct{}),
+		writable:     p.input != nil,
+		cursor:       CursorNormal,
+		backgrounded: spec.Background,
 	}
 	if p.pty {
 		s.cursor = CursorUnknown
@@ -372,6 +373,7 @@ func (s *Session) info(withAggregated bool) Info {
 		DiscardedChars: s.buf.DiscardedChars(), AggregatedChars: s.buf.AggregatedChars(),
 		KillRequested: s.killRequested, NotifyOnExit: s.spec.NotifyOnExit,
 		NotifyOnExitEmptySuccess: s.spec.NotifyOnExitEmptySuccess, CursorMode: s.cursor,
+		Writable: s.writable && s.input != nil,
 	}
 	if s.state == stateFinished {
 		in.Finalizing = false

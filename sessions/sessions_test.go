@@ -504,3 +504,46 @@ func assertGroupGone(t *testing.T, pgid int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestOrphan(t *testing.T) {
+	r := newTestRegistry(t, Options{KillGrace: 300 * time.Millisecond})
+	spec := shSpec("sleep 60")
+	spec.Scope = "gone"
+	a, _, err := r.Start(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Background()
+	fg, _, err := r.Start(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, _, err := r.Start(Spec{Scope: "gone", Command: "true", Shell: "/bin/sh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done.Background()
+	waitDone(t, done, 10*time.Second)
+	keep := shSpec("sleep 60")
+	keep.Scope = "stays"
+	k, _, err := r.Start(keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Background()
+
+	if n := r.Orphan("gone"); n != 2 {
+		t.Fatalf("Orphan terminated %d sessions, want 2", n)
+	}
+	for _, s := range []*Session{a, fg} {
+		if in := waitDone(t, s, 10*time.Second); in.ExitReason != "orphaned" {
+			t.Errorf("exit reason %q", in.ExitReason)
+		}
+	}
+	if got := r.List("gone"); len(got) != 0 {
+		t.Errorf("orphaned scope still lists %v", got)
+	}
+	if got := r.List("stays"); len(got) != 1 || !got[0].Running() {
+		t.Errorf("other scope affected: %v", got)
+	}
+}

@@ -64,6 +64,9 @@ type Spec struct {
 	TimeoutSec float64
 	// NotifyOnExit and NotifyOnExitEmptySuccess are captured at spawn for the exit notification rules.
 	NotifyOnExit, NotifyOnExitEmptySuccess bool
+	// Background registers the session as backgrounded from the start (exec background:true), so that even a
+	// command that finishes at once is retained and announced.
+	Background bool
 }
 
 // Info is a snapshot of a session or finished record. Strings are copies; it is safe to keep.
@@ -102,6 +105,8 @@ type Info struct {
 	// NotifyOnExitEmptySuccess as captured at spawn.
 	NotifyOnExitEmptySuccess bool
 	CursorMode               CursorMode
+	// Writable: the session has an input (stdin pipe or PTY) that accepts writes now.
+	Writable bool
 }
 
 // Running reports whether the session has not been finalized yet (finalizing counts as running).

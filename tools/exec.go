@@ -51,10 +51,10 @@ type execRequest struct {
 func (t *Tools) handleExec(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	scope, ok := scopeOf(ctx)
 	if !ok {
-		return t.envelope("", execError(textNoMCP), "", false), nil
+		return t.envelope("", execError(textNoMCP), ""), nil
 	}
 	r := t.runExec(ctx, scope, req)
-	return t.envelope(scope, r, "", false), nil
+	return t.envelope(scope, r, ""), nil
 }
 
 // runExec runs the pipeline of exec.md §4 and returns the result.
@@ -86,6 +86,7 @@ func (t *Tools) runExec(ctx context.Context, scope string, req mcp.CallToolReque
 		TimeoutSec:               er.timeoutS,
 		NotifyOnExit:             t.opts.NotifyOnExit,
 		NotifyOnExitEmptySuccess: t.opts.NotifyOnExitEmptySuccess,
+		Background:               er.mode == modeBackground,
 	}
 	sess, spawnWarnings, err := t.reg.Start(spec)
 	warnings := append(er.warnings, spawnWarnings...)
@@ -227,6 +228,7 @@ func resolveWorkdir(given, defaultCwd, home string) (string, string) {
 	}
 	p := given
 	switch {
+	case home == "": // without a home directory ~ stays an ordinary relative name
 	case p == "~":
 		p = home
 	case strings.HasPrefix(p, "~/"):
@@ -268,13 +270,8 @@ func statDir(path string) string {
 // waitExec waits according to the mode (exec.md §5) and renders the result.
 func (t *Tools) waitExec(ctx context.Context, req mcp.CallToolRequest, sess *sessions.Session, er execRequest, warnings []string) result {
 	if er.mode == modeBackground {
-		if sess.Background() {
-			return renderRunning(sess.Info(), warnings)
-		}
-		// The command finalized before it could be marked backgrounded; its record is gone, so the
-		// foreground result is the only truthful answer.
-		<-sess.Done()
-		return renderForeground(sess.Info(), warnings)
+		// Registered as backgrounded at spawn: even a command that already finished is retained.
+		return renderRunning(sess.Info(), warnings)
 	}
 
 	stopProgress := t.startProgress(ctx, req, sess)

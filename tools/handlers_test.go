@@ -23,6 +23,15 @@ type fakeSession struct {
 	id    string
 	ch    chan mcp.JSONRPCNotification
 	ready atomic.Bool
+	level atomic.Value
+}
+
+func (s *fakeSession) SetLogLevel(level mcp.LoggingLevel) { s.level.Store(level) }
+func (s *fakeSession) GetLogLevel() mcp.LoggingLevel {
+	if l, ok := s.level.Load().(mcp.LoggingLevel); ok {
+		return l
+	}
+	return mcp.LoggingLevelError
 }
 
 func newFakeSession(id string) *fakeSession {
@@ -67,7 +76,7 @@ func testOptions(t *testing.T) Options {
 		YieldMs:      10000,
 		TimeoutSec:   1800,
 		Cwd:          t.TempDir(),
-		Environ:      os.Environ(),
+		Environ:      withoutTERM(os.Environ()),
 		Home:         os.Getenv("HOME"),
 		Shell:        "/bin/sh",
 		NotifyOnExit: true,
@@ -75,6 +84,16 @@ func testOptions(t *testing.T) Options {
 		Sandbox:      "none",
 		Host:         "auto",
 	}
+}
+
+func withoutTERM(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "TERM=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func newHarness(t *testing.T, mutate func(*Options)) *harness {
@@ -310,14 +329,17 @@ func TestExecBackgroundAndPoll(t *testing.T) {
 	if w := h.process(M{"action": "write", "sessionId": id, "data": "more"}); !w.IsError {
 		t.Fatalf("write after eof: %q", text(w))
 	}
-	var fin *mcp.CallToolResult
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		fin = h.process(M{"action": "poll", "sessionId": id, "timeout": 2000})
-		if details(fin)["status"] != "running" {
-			break
-		}
+	// The exit is announced to the client.
+	n, ok := h.sess.next(t, "notifications/message", 10*time.Second)
+	if !ok {
+		t.Fatal("no exit notification")
 	}
+	data := n.Params.AdditionalFields["data"].(map[string]any)
+	if data["text"] != "Exec completed ("+id[:8]+", code 0) :: a got:yo" || n.Params.AdditionalFields["level"] != mcp.LoggingLevelInfo ||
+		data["sessionId"] != id || data["event"] != "exec.exit" {
+		t.Fatalf("notification %v", n.Params.AdditionalFields)
+	}
+	fin := h.process(M{"action": "poll", "sessionId": id, "timeout": 2000})
 	if text(fin) != "got:yo\n\nProcess exited with code 0." || details(fin)["exitCode"] != 0 {
 		t.Fatalf("finished poll: %q %v", text(fin), details(fin))
 	}
@@ -326,15 +348,6 @@ func TestExecBackgroundAndPoll(t *testing.T) {
 	}
 	if p := h.process(M{"action": "poll", "sessionId": id}); text(p) != "(no new output)\n\nProcess exited with code 0." {
 		t.Fatalf("second finished poll %q", text(p))
-	}
-	// The exit was announced to the client.
-	n, ok := h.sess.next(t, "notifications/message", 2*time.Second)
-	if !ok {
-		t.Fatal("no exit notification")
-	}
-	data := n.Params.AdditionalFields["data"].(map[string]any)
-	if data["text"] != "Exec completed ("+id[:8]+", code 0) :: got:yo" || n.Params.AdditionalFields["level"] != mcp.LoggingLevelInfo {
-		t.Fatalf("notification %v", n.Params.AdditionalFields)
 	}
 	if _, ok := h.sess.next(t, "notifications/heartbeat", 2*time.Second); !ok {
 		t.Fatal("no heartbeat")
@@ -402,7 +415,7 @@ func TestProcessErrors(t *testing.T) {
 		{M{"action": "poll", "sessionId": "  "}, "sessionId is required for this action."},
 		{M{"action": "write", "sessionId": "x", "input": "y"}, `Unknown parameter "input" for process. ` + processKnown},
 		{M{"action": "write", "sessionId": "x", "data": long}, "data is too long (1048577 bytes; limit 1048576)."},
-		{M{"action": "paste", "sessionId": "x", "text": long}, "text is too long (1048588 bytes; limit 1048576)."},
+		{M{"action": "paste", "sessionId": "x", "text": long}, "text is too long (1048589 bytes; limit 1048576)."},
 		{M{"action": "paste", "sessionId": "x", "text": "", "bracketed": false}, "No paste text provided."},
 		{M{"action": "send-keys", "sessionId": "x", "keys": make([]string, 4097)}, "keys has too many items (4097; limit 4096)."},
 		{M{"action": "send-keys", "sessionId": "x", "hex": make([]string, 4097)}, "hex has too many items (4097; limit 4096)."},
@@ -436,7 +449,7 @@ func TestProcessErrors(t *testing.T) {
 func TestProcessInputAndKill(t *testing.T) {
 	h := newHarness(t, nil)
 	// An auto-yielded command has no writable stdin.
-	r := h.exec(M{"command": "sleep 5", "yieldMs": 50})
+	r := h.exec(M{"command": "trap 'echo got-int' INT; while :; do sleep 0.1; done", "yieldMs": 50})
 	id := details(r)["sessionId"].(string)
 	if w := h.process(M{"action": "write", "sessionId": id, "data": "x"}); text(w) != "Session "+id+" stdin is not writable." {
 		t.Fatalf("write to /dev/null stdin: %q", text(w))
@@ -451,7 +464,7 @@ func TestProcessInputAndKill(t *testing.T) {
 	if details(p)["status"] != "failed" {
 		p = h.process(M{"action": "poll", "sessionId": id, "timeout": 5000})
 	}
-	if d := details(p); d["status"] != "failed" || d["exitReason"] != "manual-cancel" || d["exitSignal"] != "SIGINT" && d["exitSignal"] != "SIGTERM" {
+	if d := details(p); d["status"] != "failed" || d["exitReason"] != "manual-cancel" || d["exitSignal"] != "SIGTERM" {
 		t.Fatalf("killed poll: %q %v", text(p), d)
 	}
 	// A killed session is not announced.
@@ -487,6 +500,10 @@ func TestPTYCursorModeRefusal(t *testing.T) {
 	h := newHarness(t, nil)
 	r := h.exec(M{"command": "sleep 30", "pty": true, "background": true})
 	id := details(r)["sessionId"].(string)
+	if strings.Contains(text(r), "PTY spawn failed") {
+		h.process(M{"action": "kill", "sessionId": id, "signal": "KILL"})
+		t.Skip("no PTY available: " + text(r))
+	}
 	s := h.process(M{"action": "send-keys", "sessionId": id, "keys": []string{"up"}})
 	if !s.IsError || text(s) != "Session "+id+" cursor key mode is not known yet. Poll or log until startup output appears, then retry send-keys." {
 		t.Fatalf("unknown cursor mode: %q", text(s))
@@ -659,5 +676,66 @@ func TestPinProtocol(t *testing.T) {
 	b, _ = json.Marshal(h.tl.srv.HandleMessage(context.Background(), legacy))
 	if strings.Contains(string(b), `"error"`) {
 		t.Fatalf("legacy request rejected: %s", b)
+	}
+}
+
+func TestInitializeAndSetLevel(t *testing.T) {
+	h := newHarness(t, nil)
+	init := json.RawMessage(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`)
+	b, _ := json.Marshal(h.tl.srv.HandleMessage(h.ctx, init))
+	var got struct {
+		Result struct {
+			ServerInfo   struct{ Name, Version string }
+			Capabilities map[string]any
+			Instructions string
+		}
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	caps, _ := json.Marshal(got.Result.Capabilities)
+	if got.Result.ServerInfo.Name != "execmcp" || got.Result.ServerInfo.Version != "test" || got.Result.Instructions != instructionsFull ||
+		string(caps) != `{"logging":{},"resources":{"subscribe":true},"tools":{}}` {
+		t.Fatalf("initialize: %s", b)
+	}
+
+	// An explicit level above warning silences exit messages for that session only.
+	set := json.RawMessage(`{"jsonrpc":"2.0","id":2,"method":"logging/setLevel","params":{"level":"error"}}`)
+	if b, _ := json.Marshal(h.tl.srv.HandleMessage(h.ctx, set)); strings.Contains(string(b), `"error":{`) {
+		t.Fatalf("setLevel: %s", b)
+	}
+	h.exec(M{"command": "echo boom; exit 127", "background": true})
+	if n, ok := h.sess.next(t, "notifications/message", 1500*time.Millisecond); ok {
+		t.Fatalf("message below the set level sent: %v", n)
+	}
+	// The event is still queued for the next result.
+	if l := h.process(M{"action": "list"}); len(l.Content) != 2 {
+		t.Fatalf("queued event missing: %v", l.Content)
+	}
+}
+
+func TestHeartbeatCoalescing(t *testing.T) {
+	h := newHarness(t, nil)
+	info := func(id string) sessions.Info {
+		return sessions.Info{ID: id, Scope: "stdio", Status: "completed", ExitCode: intp(0), ExitReason: "exit",
+			Tail: "out " + id, NotifyOnExit: true, Backgrounded: true}
+	}
+	for _, id := range []string{"aaaa-one", "bbbb-two", "cccc-three"} {
+		h.tl.onExit(info(id))
+	}
+	for range 3 {
+		if _, ok := h.sess.next(t, "notifications/message", time.Second); !ok {
+			t.Fatal("missing exit message")
+		}
+	}
+	n, ok := h.sess.next(t, "notifications/heartbeat", time.Second)
+	if !ok || n.Params.AdditionalFields["scope"] != "stdio" || n.Params.AdditionalFields["reason"] != "exec-event" {
+		t.Fatalf("heartbeat %v %v", ok, n)
+	}
+	if _, ok := h.sess.next(t, "notifications/heartbeat", 600*time.Millisecond); ok {
+		t.Fatal("second heartbeat for one burst")
+	}
+	if ev := h.tl.takeEvents("stdio"); len(ev) != 3 {
+		t.Fatalf("events %q", ev)
 	}
 }

@@ -17,8 +17,6 @@ import (
 const (
 	maxSystemEvents  = 20
 	heartbeatDelay   = 250 * time.Millisecond
-	ackMemory        = 10 * time.Second
-	maxAckMemory     = 64
 	snippetTailChars = 400
 	snippetMaxChars  = 180
 )
@@ -26,49 +24,15 @@ const (
 // sysEvent is one queued exit event of a scope (mcp.md §7.3 item 4).
 type sysEvent struct{ sessionID, text string }
 
-// ackRecord remembers a finished session whose events were acknowledged, so that an exit event that
-// reaches the queue after the acknowledgement (OnExit runs after the session's waiters were woken) is not
-// queued any more.
-type ackRecord struct {
-	id string
-	at time.Time
-}
-
 // scopeState is the per-scope bookkeeping besides sessions (registry.md §6).
 type scopeState struct {
 	live   map[string]bool // live MCP session ids
 	events []sysEvent
-	acked  []ackRecord
 	hb     *time.Timer // pending coalesced heartbeat
 }
 
 func (st *scopeState) empty() bool {
-	return len(st.live) == 0 && len(st.events) == 0 && len(st.acked) == 0 && st.hb == nil
-}
-
-// pruneAcks drops acknowledgement records older than ackMemory.
-func (st *scopeState) pruneAcks(now time.Time) {
-	k := 0
-	for _, a := range st.acked {
-		if now.Sub(a.at) < ackMemory {
-			st.acked[k] = a
-			k++
-		}
-	}
-	clear(st.acked[k:])
-	st.acked = st.acked[:k]
-}
-
-// consumeAck reports (and forgets) whether id was acknowledged recently.
-func (st *scopeState) consumeAck(id string, now time.Time) bool {
-	st.pruneAcks(now)
-	for i, a := range st.acked {
-		if a.id == id {
-			st.acked = append(st.acked[:i], st.acked[i+1:]...)
-			return true
-		}
-	}
-	return false
+	return len(st.live) == 0 && len(st.events) == 0 && st.hb == nil
 }
 
 // enqueue appends an event: at most maxSystemEvents (the oldest is dropped), and an event whose text
@@ -128,21 +92,12 @@ func (t *Tools) gcLocked(scope string) {
 	}
 }
 
-// acknowledge removes the queued events of session id (poll of a finished session, clear, remove). finished
-// says the session is a finished record, whose exit event may still be on its way to the queue.
-func (t *Tools) acknowledge(scope, id string, finished bool) {
+// acknowledge removes the queued events of session id (poll of a finished session, clear, remove). The
+// registry emits a session's exit event before it wakes the session's waiters, so nothing can arrive later.
+func (t *Tools) acknowledge(scope, id string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	st := t.scopeLocked(scope)
-	removed := st.ack(id)
-	if finished && !removed {
-		now := time.Now()
-		st.pruneAcks(now)
-		if len(st.acked) >= maxAckMemory {
-			st.acked = st.acked[1:]
-		}
-		st.acked = append(st.acked, ackRecord{id, now})
-	}
+	t.scopeLocked(scope).ack(id)
 	t.gcLocked(scope)
 }
 
@@ -242,16 +197,13 @@ func (t *Tools) onExit(info sessions.Info) {
 		return
 	}
 	st := t.scopeLocked(info.Scope)
-	acked := st.consumeAck(info.ID, time.Now())
 	if !shouldNotify(info) {
 		t.gcLocked(info.Scope)
 		t.mu.Unlock()
 		return
 	}
 	text := exitEventText(info)
-	if !acked {
-		st.enqueue(sysEvent{sessionID: info.ID, text: text})
-	}
+	st.enqueue(sysEvent{sessionID: info.ID, text: text})
 	params := exitMessageParams(info, text)
 	level := params["level"].(mcp.LoggingLevel)
 	var targets []string

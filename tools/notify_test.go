@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -117,21 +116,6 @@ func TestSystemEventQueue(t *testing.T) {
 	}
 	if systemEventsText([]string{"a", "b"}) != "System: a\nSystem: b" {
 		t.Fatal("system events text")
-	}
-}
-
-func TestAckMemory(t *testing.T) {
-	st := &scopeState{live: map[string]bool{}}
-	now := time.Now()
-	st.acked = []ackRecord{{"old", now.Add(-time.Minute)}, {"new", now}}
-	if st.consumeAck("old", now) {
-		t.Error("expired acknowledgement consumed")
-	}
-	if !st.consumeAck("new", now) || st.consumeAck("new", now) {
-		t.Error("acknowledgement not consumed exactly once")
-	}
-	if !st.empty() {
-		t.Error("state not empty")
 	}
 }
 

@@ -34,9 +34,8 @@ var killSignals = map[string]syscall.Signal{
 
 // processCall is the outcome of one process action: the result and the acknowledgement to apply.
 type processCall struct {
-	r           result
-	ackID       string
-	ackFinished bool
+	r     result
+	ackID string
 }
 
 func failed(msg string) processCall { return processCall{r: processError(msg)} }
@@ -44,10 +43,10 @@ func failed(msg string) processCall { return processCall{r: processError(msg)} }
 func (t *Tools) handleProcess(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	scope, ok := scopeOf(ctx)
 	if !ok {
-		return t.envelope("", processError(textNoMCP), "", false), nil
+		return t.envelope("", processError(textNoMCP), ""), nil
 	}
 	pc := t.runProcess(ctx, scope, req)
-	return t.envelope(scope, pc.r, pc.ackID, pc.ackFinished), nil
+	return t.envelope(scope, pc.r, pc.ackID), nil
 }
 
 // runProcess checks in the order of process.md §3.1 and runs the action.
@@ -119,7 +118,7 @@ func (t *Tools) runProcess(ctx context.Context, scope string, req mcp.CallToolRe
 		}
 		return processCall{
 			r:     result{text: "Cleared session " + id + ".", details: map[string]any{"status": "completed", "sessionId": info.ID}},
-			ackID: id, ackFinished: true,
+			ackID: id,
 		}
 	default: // remove
 		info, running, err := t.reg.Remove(scope, id)
@@ -135,7 +134,7 @@ func (t *Tools) runProcess(ctx context.Context, scope string, req mcp.CallToolRe
 		}
 		d := map[string]any{"status": "completed", "sessionId": info.ID}
 		addName(d, info.Name)
-		return processCall{r: result{text: text, details: d}, ackID: id, ackFinished: !running}
+		return processCall{r: result{text: text, details: d}, ackID: id}
 	}
 }
 
@@ -153,7 +152,7 @@ func (t *Tools) poll(ctx context.Context, scope, id string, a *args) processCall
 	}
 	pc := processCall{r: renderPoll(res)}
 	if res.Finished {
-		pc.ackID, pc.ackFinished = id, true
+		pc.ackID = id
 	}
 	return pc
 }

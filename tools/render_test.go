@@ -120,7 +120,12 @@ func TestRenderForeground(t *testing.T) {
 		{"nonzero", completed("nope\n", 1), nil, "nope\n\n(Command exited with code 1)", nil},
 		{"nonzero empty", completed("", 3), nil, "(Command exited with code 3)", nil},
 		{"warnings", completed("x", 0), []string{"Warning: a", "Warning: b"}, "Warning: a\nWarning: b\n\nx", nil},
-		{"discarded", func() sessions.Info { in := completed("tail", 0); in.DiscardedChars = 5; in.Truncated = true; return in }(), nil,
+		{"discarded", func() sessions.Info {
+			in := completed("tail", 0)
+			in.DiscardedChars = 5
+			in.Truncated = true
+			return in
+		}(), nil,
 			"[earlier output was discarded at the retention cap and cannot be recovered]\ntail", nil},
 		{"timeout", func() sessions.Info {
 			in := base
@@ -290,4 +295,3 @@ func TestRenderLog(t *testing.T) {
 		t.Errorf("budget note missing or too long (%d)", output.EncodedLen(r.text))
 	}
 }
-

@@ -161,9 +161,6 @@ func New(opts Options) (*Tools, error) {
 	if opts.Tools.Process {
 		t.srv.AddTool(newTool("process", processTitle, processDescription, schemas.ProcessInput, schemas.ProcessOutput, false), t.handleProcess)
 	}
-	if !opts.Tools.Exec && !opts.Tools.Process {
-		t.log.Warn("tool policy denies every tool; the server has no tools")
-	}
 	return t, nil
 }
 
@@ -231,9 +228,9 @@ func (t *Tools) pinProtocol(_ context.Context, _ any, message any) error {
 
 // envelope turns a result into the tool result: it applies the acknowledgement (ackID != ""), then appends
 // the scope's queued system events (mcp.md §7.4).
-func (t *Tools) envelope(scope string, r result, ackID string, ackFinished bool) *mcp.CallToolResult {
+func (t *Tools) envelope(scope string, r result, ackID string) *mcp.CallToolResult {
 	if scope != "" && ackID != "" {
-		t.acknowledge(scope, ackID, ackFinished)
+		t.acknowledge(scope, ackID)
 	}
 	var events []string
 	if scope != "" {

@@ -1,0 +1,160 @@
+package integration_test
+
+// Benchmarks. Each reports its own medians and a ratio against a baseline measured in the same run:
+//
+//	go test ./integration_test/ -run '^$' -bench . -benchtime 20x
+import (
+	"io"
+	"os/exec"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func spawnEcho(b *testing.B) time.Duration {
+	start := time.Now()
+	out, err := exec.Command("sh", "-c", "echo hi").Output()
+	d := time.Since(start)
+	if err != nil || strings.TrimSpace(string(out)) != "hi" {
+		b.Fatalf("sh -c 'echo hi': %q %v", out, err)
+	}
+	return d
+}
+
+// BenchmarkSpawnBaseline is plain fork+exec+wait of `sh -c 'echo hi'` from Go.
+func BenchmarkSpawnBaseline(b *testing.B) {
+	var d []time.Duration
+	for i := 0; i < b.N; i++ {
+		d = append(d, spawnEcho(b))
+	}
+	b.ReportMetric(ms(median(d)), "spawn-median-ms")
+}
+
+// BenchmarkExecEcho measures an exec `echo hi` round trip over stdio (SDK client, one server) against the spawn
+// baseline, interleaved in the same loop.
+func BenchmarkExecEcho(b *testing.B) {
+	s := StartServer(b, Options{})
+	for i := 0; i < 3; i++ { // warm up
+		s.Exec(`echo hi`)
+		spawnEcho(b)
+	}
+	var execD, spawnD []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		r := s.Exec(`echo hi`)
+		execD = append(execD, time.Since(start))
+		if r.Text != "hi" {
+			b.Fatalf("exec echo hi: %s", r)
+		}
+		spawnD = append(spawnD, spawnEcho(b))
+	}
+	b.StopTimer()
+	me, msp := median(execD), median(spawnD)
+	b.ReportMetric(ms(me), "exec-median-ms")
+	b.ReportMetric(ms(msp), "spawn-median-ms")
+	if msp > 0 {
+		b.ReportMetric(float64(me)/float64(msp), "x-vs-spawn")
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkStartup measures the time from starting the server process to the initialize response.
+func BenchmarkStartup(b *testing.B) {
+	var d []time.Duration
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		s := StartServer(b, Options{Raw: true})
+		s.Raw().Initialize(legacyProtocol)
+		d = append(d, time.Since(start))
+		s.Stop(0)
+	}
+	b.ReportMetric(ms(median(d)), "startup-median-ms")
+	b.ReportMetric(0, "ns/op")
+}
+
+const largePipeline = `head -c 200000000 /dev/zero | tr '\0' a`
+
+// BenchmarkLargeOutput measures a background command printing 200 MB until the session reports its exit, against the
+// same pipeline read by Go into io.Discard, and reports the server's peak RSS.
+func BenchmarkLargeOutput(b *testing.B) {
+	s := StartServer(b, Options{})
+	var srvD, baseD []time.Duration
+	sawNotes := false
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		id, _ := s.Background(largePipeline)
+		var last *Result
+		for {
+			r := s.Proc("poll", "sessionId", id, "timeout", 30000)
+			if r.IsError {
+				b.Fatalf("poll: %s", r)
+			}
+			if r.Size > maxResponseBytes {
+				b.Errorf("poll response of %d bytes", r.Size)
+			}
+			if strings.HasPrefix(r.Text, omittedNote+"\n"+discardedNote+"\n") {
+				sawNotes = true
+			}
+			if r.Str("status") != "running" {
+				last = r
+				break
+			}
+			if time.Since(start) > 5*time.Minute {
+				b.Fatalf("200 MB session still running after 5 min")
+			}
+		}
+		srvD = append(srvD, time.Since(start))
+		if !strings.HasSuffix(last.Text, "Process exited with code 0.") {
+			b.Errorf("final poll ends %q", tail(last.Text, 80))
+		}
+		for _, args := range [][]any{{"offset", 0}, {}} {
+			lr := s.Proc("log", append([]any{"sessionId", id}, args...)...)
+			if lr.Size > maxResponseBytes || !strings.HasPrefix(lr.Text, discardedNote+"\n") {
+				b.Errorf("log %v: %d bytes, starts %q", args, lr.Size, head(lr.Text, 120))
+			}
+		}
+		s.Proc("remove", "sessionId", id)
+
+		start = time.Now()
+		cmd := exec.Command("sh", "-c", largePipeline)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, out)
+		if err := cmd.Wait(); err != nil || n != 200000000 {
+			b.Fatalf("baseline pipeline: %d bytes, %v", n, err)
+		}
+		baseD = append(baseD, time.Since(start))
+	}
+	if !sawNotes {
+		b.Errorf("no poll carried the omitted and discarded notes")
+	}
+	ms1, mb := median(srvD), median(baseD)
+	b.ReportMetric(ms(ms1), "session-median-ms")
+	b.ReportMetric(ms(mb), "pipe-median-ms")
+	if mb > 0 {
+		b.ReportMetric(float64(ms1)/float64(mb), "x-vs-pipe")
+	}
+	b.ReportMetric(float64(vmHWM(s.Pid()))/(1<<20), "server-VmHWM-MB")
+	b.ReportMetric(0, "ns/op")
+}

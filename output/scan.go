@@ -1,0 +1,66 @@
+package output
+
+import "math/bits"
+
+// Word-at-a-time scans for the hot path: most output is ASCII without controls, and a 32 KiB read must not
+// cost a branch per byte in every stage.
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// load8 reads 8 bytes little-endian; the compiler merges the byte loads into one load.
+func load8[T ~string | ~[]byte](s T, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// groundEnd returns the index of the first byte at or after i that ground does not simply keep (a C0
+// control other than TAB, LF or CR, ESC included), or len(s).
+func groundEnd(s string, i int) int {
+	for i+8 <= len(s) {
+		x := load8(s, i)
+		// Exact test for "some byte < 0x20": bytes >= 0x80 have their top bit set in x and are masked out.
+		if (x-0x20*lsb)&^x&msb == 0 {
+			i += 8
+			continue
+		}
+		for end := i + 8; i < end; i++ {
+			if !keptInGround(s[i]) {
+				return i
+			}
+		}
+	}
+	for ; i < len(s); i++ {
+		if !keptInGround(s[i]) {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// contBytes counts the UTF-8 continuation bytes (10xxxxxx) in a word: bit 7 set and bit 6 clear.
+func contBytes(x uint64) int {
+	if x&msb == 0 {
+		return 0
+	}
+	return bits.OnesCount64(x &^ (x << 1) & msb)
+}
+
+// countChars returns the number of chars of valid UTF-8 s: its bytes minus its continuation bytes, counted a
+// word at a time. utf8.RuneCountInString costs a branch per byte.
+func countChars(s string) int {
+	cont := 0
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		cont += contBytes(load8(s, i))
+	}
+	for ; i < len(s); i++ {
+		if s[i]&0xC0 == 0x80 {
+			cont++
+		}
+	}
+	return len(s) - cont
+}
