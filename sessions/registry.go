@@ -63,6 +63,9 @@ type Registry struct {
 	escalating map[int]*time.Timer // pgid -> pending TERM->KILL escalation
 	closing    bool
 	sweeping   bool
+	// grown counts running sessions with an enlarged stdout pipe: pipe memory counts against a per-user limit
+	// (fs.pipe-user-pages-soft) past which every new pipe of the user shrinks, so only a few are enlarged.
+	grown int
 
 	wg   sync.WaitGroup
 	quit chan struct{}
@@ -130,12 +133,15 @@ func (r *Registry) Start(spec Spec) (*Session, []string, error) {
 	if closing {
 		return nil, nil, ErrClosed
 	}
+	r.mu.Lock()
+	grow := r.grown < maxGrownPipes
+	r.mu.Unlock()
 	var warnings []string
-	p, err := spawnRetry(spec, spec.PTY)
+	p, err := spawnRetry(spec, spec.PTY, grow)
 	if err != nil && spec.PTY {
 		cmd := output.TruncateMiddle(output.CollapseSpace(spec.Command), 120)
 		warnings = append(warnings, fmt.Sprintf("Warning: PTY spawn failed (%v); retrying without PTY for `%s`.", err, cmd))
-		p, err = spawnRetry(spec, false)
+		p, err = spawnRetry(spec, false, grow)
 	}
 	if err != nil {
 		return nil, warnings, err
@@ -146,6 +152,9 @@ func (r *Registry) Start(spec Spec) (*Session, []string, error) {
 	s.id = r.newID()
 	r.running[s.id] = s
 	r.ledger[s.pid] = spec.Scope
+	if p.grown {
+		r.grown++
+	}
 	r.ensureSweeper()
 	closing = r.closing
 	r.wg.Add(1 + len(p.outputs))
@@ -161,12 +170,15 @@ func (r *Registry) Start(spec Spec) (*Session, []string, error) {
 	return s, warnings, nil
 }
 
+// maxGrownPipes bounds the sessions whose stdout pipe is enlarged (16 MiB of pipe buffers at most).
+const maxGrownPipes = 16
+
 // spawnRetry retries a spawn that failed with EAGAIN once after 100 ms (process table or memory pressure).
-func spawnRetry(spec Spec, pty bool) (*proc, error) {
-	p, err := spawn(spec, pty)
+func spawnRetry(spec Spec, pty, grow bool) (*proc, error) {
+	p, err := spawn(spec, pty, grow)
 	if err != nil && errors.Is(err, syscall.EAGAIN) {
 		time.Sleep(100 * time.Millisecond)
-		p, err = spawn(spec, pty)
+		p, err = spawn(spec, pty, grow)
 	}
 	return p, err
 }
@@ -612,6 +624,9 @@ func (r *Registry) probeLedger() {
 func (r *Registry) finalize(s *Session) {
 	r.mu.Lock()
 	delete(r.running, s.id)
+	if s.grown {
+		r.grown--
+	}
 	s.mu.Lock()
 	s.state = stateFinished
 	keep := s.backgrounded && !s.removed

@@ -39,6 +39,7 @@ type Session struct {
 	startedAt time.Time
 	cmd       *exec.Cmd
 	outputs   []reader
+	grown     bool
 
 	// input is the stdin pipe's write end or the PTY master; writeSem serialises writers in lock order.
 	input    *os.File

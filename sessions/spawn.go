@@ -28,11 +28,12 @@ type proc struct {
 	outputs []reader
 	input   *os.File
 	pty     bool
+	grown   bool // the stdout pipe was enlarged (counts against Registry.grown)
 }
 
 // spawn starts spec as the leader of its own session. Every descriptor the child does not need is closed in
 // the parent before spawn returns; on failure nothing is left open.
-func spawn(spec Spec, usePTY bool) (p *proc, err error) {
+func spawn(spec Spec, usePTY, grow bool) (p *proc, err error) {
 	var closers []*os.File
 	defer func() {
 		for _, f := range closers {
@@ -105,6 +106,9 @@ func spawn(spec Spec, usePTY bool) (p *proc, err error) {
 			return nil, err
 		}
 		closers = append(closers, outW)
+		if grow {
+			p.grown = growPipe(outR)
+		}
 		p.outputs = append(p.outputs, reader{f: outR, stream: output.Stdout})
 		errR, errW, err := os.Pipe()
 		if err != nil {

@@ -28,3 +28,22 @@ func scriptFile(command string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// pipeSize is the capacity asked for output pipes. A larger pipe lets a fast writer run ahead while the reader
+// processes a chunk, halving the context switches of a flood (the default is 64 KiB).
+const pipeSize = 1 << 20
+
+// growPipe enlarges a pipe's buffer and reports whether it did; failure (the per-user pipe limit) keeps the
+// default.
+func growPipe(f *os.File) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ok := false
+	_ = rc.Control(func(fd uintptr) {
+		_, err := unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize)
+		ok = err == nil
+	})
+	return ok
+}
