@@ -49,6 +49,9 @@ type Options struct {
 	// OnExit is called once for every backgrounded, not removed session when it is finalized, outside all
 	// locks, never during or after Close. It must not block. Nil means no callback.
 	OnExit func(Info)
+	// OnOutput is called after output was appended to a backgrounded session, outside all locks, from the
+	// session's reader goroutine (so at most once per read). It must not block. Nil means no callback.
+	OnOutput func(scope, id string)
 }
 
 // Registry holds the sessions of every scope.

@@ -185,7 +185,11 @@ func (s *Session) appendOutput(stream output.Stream, text string, events []outpu
 		close(s.changed)
 		s.changed = make(chan struct{})
 	}
+	notify := text != "" && s.backgrounded && !s.removed && s.r.opts.OnOutput != nil
 	s.mu.Unlock()
+	if notify {
+		s.r.opts.OnOutput(s.scope, s.id)
+	}
 	// Programs that probe the terminal wait for a cursor-position report; answer each query.
 	for range dsr {
 		_, _ = s.writeInput(context.Background(), []byte("\x1b[1;1R"), dsrLimit)
