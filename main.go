@@ -7,6 +7,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,9 +16,14 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"sort"
@@ -24,8 +31,11 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/caarlos0/env/v11"
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/execmcp/execmcp/policy"
@@ -71,6 +81,7 @@ type config struct {
 
 	Sandbox        string // none | bwrap
 	SandboxNetwork bool
+	BwrapPath      string // the bwrap executable found by checkPolicyStartup (sandbox bwrap)
 
 	Host string // auto | sandbox | gateway
 
@@ -83,6 +94,9 @@ type config struct {
 	ToolsAllow, ToolsDeny []string
 
 	AuthToken, AuthTokensFile string
+
+	// Tokens are the bearer tokens enforced over HTTP (mcp.md §5.2), resolved only with Listen; empty = none.
+	Tokens []authToken
 
 	OrphanGrace time.Duration
 
@@ -201,6 +215,10 @@ func realMain(args []string, environ []string, stdin io.Reader, stdout, stderr i
 		printStartupError(stderr, err)
 		return 1
 	}
+	if err := checkPolicyStartup(&cfg, environ, logger); err != nil {
+		printStartupError(stderr, err)
+		return 1
+	}
 	return run(cfg, environ, logger, stdin, stdout, stderr)
 }
 
@@ -216,13 +234,8 @@ func printStartupError(w io.Writer, err error) {
 	fmt.Fprintf(w, "execmcp: %v\n", err)
 }
 
-// run serves MCP with the resolved configuration.
-// PLACEHOLDER: replaced by the server wiring (tools/, sessions/, transports).
+// run serves MCP with the resolved configuration: over HTTP with --listen, else over stdio.
 func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) int {
-	if cfg.Listen != "" {
-		fmt.Fprintf(stderr, "execmcp: --listen (HTTP transports) is not supported yet; run without it to serve over stdio\n")
-		return 1
-	}
 	toolSet, warnings := policy.Tools(cfg.ToolsAllow, cfg.ToolsDeny)
 	for _, w := range warnings {
 		logger.Warn(w)
@@ -254,13 +267,18 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 		Allowlist:                cfg.Allowlist,
 		Sandbox:                  cfg.Sandbox,
 		SandboxNetwork:           cfg.SandboxNetwork,
+		BwrapPath:                cfg.BwrapPath,
 		Host:                     cfg.Host,
 		ElevatedEnabled:          cfg.ElevatedEnabled,
+		OrphanGrace:              cfg.OrphanGrace,
 		Logger:                   logger,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "execmcp: %v\n", err)
 		return 1
+	}
+	if cfg.Listen != "" {
+		return serveHTTP(t, cfg, logger, stderr)
 	}
 	return serveStdio(t, cfg, logger, stdin, stdout)
 }
@@ -312,6 +330,391 @@ func serveStdio(t *tools.Tools, cfg config, logger *slog.Logger, stdin io.Reader
 			logger.Warn("shutdown incomplete", "err", err)
 		}
 		return 0
+	case <-sigs:
+		t.KillAll()
+		return 1
+	}
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTTP transports (mcp.md §4.2-§4.4, §5)
+
+// HTTP server limits (mcp.md §4.4).
+const (
+	httpReadHeaderTimeout = 10 * time.Second
+	httpIdleTimeout       = 120 * time.Second
+	httpMaxHeaderBytes    = 65536
+	httpMaxBodyBytes      = 8 << 20
+	httpShutdownLimit     = 2000 * time.Millisecond
+	httpHeartbeat         = 20 * time.Second
+	httpSessionIdleTTL    = 10 * time.Minute
+	minTokenChars         = 16
+)
+
+// agentIDPattern is the syntax of an agent id in the tokens file (mcp.md §5.2).
+var agentIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// authToken is one accepted bearer token; agent is its agent id ("" for the shared token).
+type authToken struct {
+	token, agent string
+}
+
+// resolveHTTP checks the listen address and resolves the tokens (mcp.md §5.1, §5.2). The tokens file is read
+// only in HTTP mode.
+func (l *loader) resolveHTTP(cfg *config, listenName string) {
+	host, _, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		l.invalid(listenName, cfg.Listen, "a host:port address")
+		return
+	}
+	if cfg.AuthToken != "" {
+		if strings.IndexFunc(cfg.AuthToken, unicode.IsSpace) >= 0 {
+			l.fail("EXECMCP_AUTH_TOKEN must not contain whitespace") // the value is a secret: never printed
+		} else {
+			if utf8.RuneCountInString(cfg.AuthToken) < minTokenChars {
+				l.logger.Warn("auth token shorter than 16 chars", "source", "EXECMCP_AUTH_TOKEN")
+			}
+			cfg.Tokens = append(cfg.Tokens, authToken{token: cfg.AuthToken})
+		}
+	}
+	if cfg.AuthTokensFile != "" {
+		tokens, problem := l.readTokensFile(cfg.AuthTokensFile, cfg.AuthToken)
+		if problem != "" {
+			l.fail("tokens file %s: %s", cfg.AuthTokensFile, problem)
+		}
+		cfg.Tokens = append(cfg.Tokens, tokens...)
+	}
+	if !isLoopbackHost(host) && cfg.AuthToken == "" && cfg.AuthTokensFile == "" {
+		l.fail("refusing to listen on %s without authentication: set EXECMCP_AUTH_TOKEN or EXECMCP_AUTH_TOKENS_FILE", cfg.Listen)
+	}
+}
+
+// readTokensFile reads the tokens file p (relative to the server's cwd) and returns its tokens or the problem.
+// It warns when the file's mode allows group or other access and for tokens shorter than 16 chars.
+func (l *loader) readTokensFile(p, shared string) ([]authToken, string) {
+	full := p
+	if !filepath.IsAbs(full) {
+		if wd, err := l.serverWd(); err == nil {
+			full = filepath.Join(wd, full)
+		}
+	}
+	data, err := os.ReadFile(full)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is already in the message
+		}
+		return nil, err.Error()
+	}
+	tokens, problem := parseTokens(data, shared)
+	if problem != "" {
+		return nil, problem
+	}
+	if fi, err := os.Stat(full); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		l.logger.Warn("tokens file is accessible by group or others", "file", p, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
+	}
+	for _, tk := range tokens {
+		if utf8.RuneCountInString(tk.token) < minTokenChars {
+			l.logger.Warn("auth token shorter than 16 chars", "source", p, "agent", tk.agent)
+		}
+	}
+	return tokens, ""
+}
+
+// parseTokens decodes a tokens file: a JSON object mapping token -> agent id, checked in file order. Problems
+// name entries by their 1-based position and never contain a token.
+func parseTokens(data []byte, shared string) ([]authToken, string) {
+	if err := json.Unmarshal(data, new(json.RawMessage)); err != nil {
+		return nil, "invalid JSON: " + err.Error()
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	kind := func(tok json.Token) string {
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '[' {
+				return "array"
+			}
+			return "object"
+		case string:
+			return "string"
+		case json.Number:
+			return "number"
+		case bool:
+			return "boolean"
+		default:
+			return "null"
+		}
+	}
+	first, _ := dec.Token()
+	if d, ok := first.(json.Delim); !ok || d != '{' {
+		return nil, "expected an object mapping tokens to agent ids, got " + kind(first)
+	}
+	var tokens []authToken
+	seen := map[string]bool{}
+	for n := 1; dec.More(); n++ {
+		keyTok, _ := dec.Token()
+		token, _ := keyTok.(string)
+		valTok, _ := dec.Token()
+		agent, isString := valTok.(string)
+		switch {
+		case token == "":
+			return nil, fmt.Sprintf("entry %d: empty token", n)
+		case strings.IndexFunc(token, unicode.IsSpace) >= 0:
+			return nil, fmt.Sprintf("entry %d: token contains whitespace", n)
+		case seen[token]:
+			return nil, fmt.Sprintf("entry %d: duplicate token", n)
+		case shared != "" && token == shared:
+			return nil, fmt.Sprintf("entry %d: token is also EXECMCP_AUTH_TOKEN", n)
+		case !isString:
+			return nil, fmt.Sprintf("entry %d: agent id: expected a string, got %s", n, kind(valTok))
+		case !agentIDPattern.MatchString(agent):
+			return nil, fmt.Sprintf("entry %d: agent id %q does not match %s", n, agent, agentIDPattern.String())
+		}
+		seen[token] = true
+		tokens = append(tokens, authToken{token: token, agent: agent})
+	}
+	if len(tokens) == 0 {
+		return nil, "no tokens"
+	}
+	return tokens, ""
+}
+
+// isLoopbackHost reports whether the host part of a listen address (or an Origin's host) is loopback:
+// localhost, 127.0.0.0/8 or ::1 (mcp.md §5.1).
+func isLoopbackHost(host string) bool {
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// httpFront is the request pipeline in front of mcp-go: body limit, authentication, Origin check (mcp.md §4.4,
+// §5.3). It stores the request's principal in the request context (tools.WithPrincipal).
+type httpFront struct {
+	tokens   []tokenDigest
+	loopback bool
+	logger   *slog.Logger
+}
+
+// tokenDigest is a configured token as a SHA-256 digest, so that comparisons take the same time whatever
+// the lengths.
+type tokenDigest struct {
+	sum   [sha256.Size]byte
+	agent string
+}
+
+func newHTTPFront(tokens []authToken, loopback bool, logger *slog.Logger) *httpFront {
+	f := &httpFront{loopback: loopback, logger: logger}
+	for _, tk := range tokens {
+		f.tokens = append(f.tokens, tokenDigest{sum: sha256.Sum256([]byte(tk.token)), agent: tk.agent})
+	}
+	return f
+}
+
+// wrap puts the pipeline in front of next.
+func (f *httpFront) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// 1. Body limit.
+		if r.ContentLength > httpMaxBodyBytes {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, httpMaxBodyBytes)
+		}
+		// 2. Authentication.
+		agent, ok := f.authenticate(w, r)
+		if !ok {
+			return
+		}
+		// 3. Origin.
+		if origin := r.Header.Get("Origin"); f.loopback && origin != "" && !loopbackOrigin(origin) {
+			http.Error(w, fmt.Sprintf("Forbidden: invalid Origin header %q", origin), http.StatusForbidden)
+			return
+		}
+		// A body of unknown length is read here, so that one over the limit is answered 413 rather than as
+		// a JSON-RPC parse error.
+		if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) {
+					http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+				} else {
+					http.Error(w, "cannot read the request body", http.StatusBadRequest)
+				}
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+		}
+		// 4. mcp-go (with its Host check).
+		next.ServeHTTP(w, r.WithContext(tools.WithPrincipal(r.Context(), agent)))
+	})
+}
+
+// authenticate checks the bearer token when tokens are configured and answers 401 when it is missing or
+// wrong. It returns the token's agent id.
+func (f *httpFront) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if len(f.tokens) == 0 {
+		return "", true
+	}
+	reason := "missing bearer token"
+	if scheme, token, found := strings.Cut(r.Header.Get("Authorization"), " "); found && strings.EqualFold(scheme, "Bearer") {
+		if token = strings.TrimSpace(token); token != "" {
+			sum := sha256.Sum256([]byte(token))
+			match := -1
+			for i := range f.tokens { // every token is compared, whatever matches
+				if subtle.ConstantTimeCompare(sum[:], f.tokens[i].sum[:]) == 1 {
+					match = i
+				}
+			}
+			if match >= 0 {
+				return f.tokens[match].agent, true
+			}
+			reason = "invalid bearer token"
+		}
+	}
+	f.logger.Warn("unauthorized request", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "reason", reason)
+	w.Header().Set("WWW-Authenticate", `Bearer realm="execmcp"`)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusUnauthorized)
+	_, _ = io.WriteString(w, "unauthorized\n")
+	return "", false
+}
+
+// loopbackOrigin reports whether an Origin header names a loopback host (any scheme and port).
+func loopbackOrigin(origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return isLoopbackHost(u.Hostname())
+}
+
+// principalContext is the context function of both transports: the principal the front end stored in the
+// request context (tools.WithPrincipal) is the request's.
+func principalContext(ctx context.Context, r *http.Request) context.Context {
+	return tools.WithPrincipal(ctx, tools.PrincipalFromContext(r.Context()))
+}
+
+// httpTransports are the two MCP transports on one mux.
+type httpTransports struct {
+	handler    http.Handler
+	streamable *server.StreamableHTTPServer
+	sse        *server.SSEServer
+}
+
+// newHTTPTransports builds the mux: /mcp (Streamable HTTP), /sse + /message (SSE), everything else 404.
+func newHTTPTransports(t *tools.Tools, cfg config, logger *slog.Logger) *httpTransports {
+	host, _, _ := net.SplitHostPort(cfg.Listen)
+	front := newHTTPFront(cfg.Tokens, isLoopbackHost(host), logger)
+	s := t.MCPServer()
+	streamable := server.NewStreamableHTTPServer(s,
+		server.WithEndpointPath("/mcp"),
+		server.WithStateful(true),
+		server.WithStreamableHTTPProtocolVersions(mcp.LegacyProtocolVersions()...),
+		server.WithHeartbeatInterval(httpHeartbeat),
+		server.WithSessionIdleTTL(httpSessionIdleTTL),
+		server.WithHTTPContextFunc(principalContext),
+		server.WithStreamableHTTPLogger(logger),
+	)
+	sse := server.NewSSEServer(s,
+		server.WithSSEEndpoint("/sse"),
+		server.WithMessageEndpoint("/message"),
+		server.WithUseFullURLForMessageEndpoint(false),
+		server.WithKeepAliveInterval(httpHeartbeat),
+		server.WithSSEContextFunc(principalContext),
+	)
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", front.wrap(streamable))
+	mux.Handle("/sse", front.wrap(sse.SSEHandler()))
+	mux.Handle("/message", front.wrap(sse.MessageHandler()))
+	return &httpTransports{handler: mux, streamable: streamable, sse: sse}
+}
+
+// closeSessions closes every MCP session of both transports (their hooks unregister them) and stops the
+// Streamable HTTP idle sweeper.
+func (h *httpTransports) closeSessions(ctx context.Context) {
+	_ = h.streamable.Shutdown(ctx) // not started with Start: closes the sessions and stops the sweeper only
+	h.sse.CloseSessions()
+}
+
+// serveHTTP serves MCP over HTTP until a signal arrives or the listener fails, then shuts down (registry.md
+// §9): cancel the base context, close the MCP sessions, shut the HTTP server down (at most 2000 ms), terminate
+// every process group. A second signal during shutdown kills every group at once and exits 1.
+func serveHTTP(t *tools.Tools, cfg config, logger *slog.Logger, stderr io.Writer) int {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "execmcp: %v\n", err)
+		closeCtx, cancel := context.WithTimeout(context.Background(), cfg.KillGrace+5*time.Second)
+		defer cancel()
+		_ = t.Close(closeCtx)
+		return 1
+	}
+	transports := newHTTPTransports(t, cfg, logger)
+	baseCtx, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           transports.handler,
+		ReadHeaderTimeout: httpReadHeaderTimeout,
+		IdleTimeout:       httpIdleTimeout,
+		MaxHeaderBytes:    httpMaxHeaderBytes,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	addr := ln.Addr().String()
+	logger.Info("listening", "addr", addr, "mcp", "http://"+addr+"/mcp", "sse", "http://"+addr+"/sse")
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	status := 0
+	select {
+	case err := <-served:
+		logger.Error("HTTP listener failed; shutting down", "err", err)
+		status = 1
+	case sig := <-sigs:
+		logger.Info("signal received; shutting down", "signal", sig.String())
+	}
+
+	t.BeginShutdown()
+	cancelBase()
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		ctx, cancel := context.WithTimeout(context.Background(), httpShutdownLimit)
+		defer cancel()
+		transports.closeSessions(ctx)
+		if err := srv.Shutdown(ctx); err != nil {
+			logger.Warn("HTTP server did not stop in time", "err", err)
+			_ = srv.Close()
+		}
+	}()
+	select {
+	case <-stopped:
+	case <-sigs:
+		t.KillAll()
+		return 1
+	}
+
+	closeCtx, closeCancel := context.WithTimeout(context.Background(), cfg.KillGrace+5*time.Second)
+	defer closeCancel()
+	closed := make(chan error, 1)
+	go func() { closed <- t.Close(closeCtx) }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			logger.Warn("shutdown incomplete", "err", err)
+		}
+		return status
 	case <-sigs:
 		t.KillAll()
 		return 1
@@ -627,8 +1030,10 @@ func loadConfig(listen, configPath string, environ []string, getwd func() (strin
 	eWorkers := l.envInt("EXECMCP_STDIO_WORKERS", ev.StdioWorkers)
 
 	// The config file: a flag wins over its variable; empty counts as unset.
+	listenName := "--listen"
 	if listen == "" {
 		listen = ev.Listen
+		listenName = "EXECMCP_LISTEN"
 	}
 	if configPath == "" {
 		configPath = ev.Config
@@ -705,7 +1110,7 @@ func loadConfig(listen, configPath string, environ []string, getwd func() (strin
 		}
 	}
 
-	// Cross-field check (mcp.md §3.3), then the modes this build does not implement yet.
+	// Cross-field check (mcp.md §3.3), then the allowlist entries (policy.md §3.1 step 6).
 	if cfg.Host == "sandbox" && cfg.Sandbox == "none" {
 		msg := `tools.exec.host is "sandbox" but tools.exec.sandbox is "none"`
 		if fc.host.set || fc.sandbox.set {
@@ -713,11 +1118,9 @@ func loadConfig(listen, configPath string, environ []string, getwd func() (strin
 		}
 		l.fail("%s", msg)
 	}
-	if cfg.Security == "allowlist" {
-		l.fail(`tools.exec.security "allowlist" is not supported yet`)
-	}
-	if cfg.Sandbox == "bwrap" {
-		l.fail(`tools.exec.sandbox "bwrap" is not supported yet`)
+	cfg.Allowlist = l.allowlistEntries(cfg.Allowlist)
+	if cfg.Listen != "" {
+		l.resolveHTTP(&cfg, listenName)
 	}
 	if len(l.errs) > 0 {
 		return config{}, nil, &startupError{problems: l.errs}

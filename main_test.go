@@ -2,15 +2,28 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/execmcp/execmcp/policy"
+	"github.com/execmcp/execmcp/sessions"
+	"github.com/execmcp/execmcp/tools"
 )
 
 // fixedWd returns a getwd function that reports dir.
@@ -335,8 +348,8 @@ func TestEnvErrors(t *testing.T) {
 		{"EXECMCP_LOG_LEVEL=verbose", `invalid value for EXECMCP_LOG_LEVEL: "verbose" is not one of debug, info, warn, error`},
 		{"EXECMCP_LOG_LEVEL=INFO", `invalid value for EXECMCP_LOG_LEVEL: "INFO" is not one of debug, info, warn, error`},
 		{"EXECMCP_STDIO_WORKERS=many", `invalid value for EXECMCP_STDIO_WORKERS: "many" is not an integer`},
-		{"EXECMCP_SECURITY=allowlist", `tools.exec.security "allowlist" is not supported yet`},
-		{"EXECMCP_SANDBOX=bwrap", `tools.exec.sandbox "bwrap" is not supported yet`},
+		{"EXECMCP_ALLOWLIST=git,bin/tool", `tools.exec.allowlist: "bin/tool" must be an executable name or an absolute path glob`},
+		{"EXECMCP_ALLOWLIST=/usr/bin/[", `tools.exec.allowlist: "/usr/bin/[" is not a valid path glob (syntax error in pattern)`},
 		{"EXECMCP_HOST=sandbox", `tools.exec.host is "sandbox" but tools.exec.sandbox is "none"`},
 	}
 	for _, tt := range tests {
@@ -356,7 +369,8 @@ func TestEnvErrorsAllReported(t *testing.T) {
 		"PI_BASH_YIELD_MS=abc",
 		"EXECMCP_HOST=node",
 		"EXECMCP_ORPHAN_GRACE=soon",
-		"EXECMCP_SECURITY=allowlist", // valid enum; "not supported yet" is only checked once the rest is valid
+		"EXECMCP_SECURITY=allowlist", // valid enum
+		"EXECMCP_ALLOWLIST=rel/x",    // checked only once the variables are valid
 	}
 	code, stdout, stderr := runMain(t, nil, environ)
 	if code != 1 {
@@ -376,11 +390,113 @@ execmcp: invalid value for EXECMCP_STDIO_WORKERS: "x" is not an integer
 	}
 }
 
-func TestUnsupportedModesBoth(t *testing.T) {
-	_, problems, _ := load(t, "", "", []string{"EXECMCP_SECURITY=allowlist", "EXECMCP_SANDBOX=bwrap"}, t.TempDir())
-	want := []string{`tools.exec.security "allowlist" is not supported yet`, `tools.exec.sandbox "bwrap" is not supported yet`}
-	if !slices.Equal(problems, want) {
-		t.Errorf("problems = %q, want %q", problems, want)
+func TestAllowlistEntries(t *testing.T) {
+	cfg, _ := mustLoad(t, "", []string{"HOME=/home/me", "EXECMCP_SECURITY=allowlist",
+		"EXECMCP_ALLOWLIST= git ,~/bin/*,/usr/bin/wc,,~,~/tools/**"}, t.TempDir())
+	want := []string{"git", "/home/me/bin/*", "/usr/bin/wc", "~", "/home/me/tools/**"}
+	if cfg.Security != "allowlist" || !slices.Equal(cfg.Allowlist, want) {
+		t.Errorf("security %q allowlist %q, want allowlist %q", cfg.Security, cfg.Allowlist, want)
+	}
+	// Without HOME, ~ stays and the entry is not absolute; ~user is never expanded.
+	_, problems, _ := load(t, "", "", []string{"EXECMCP_ALLOWLIST=~/bin/x"}, t.TempDir())
+	if !slices.Equal(problems, []string{`tools.exec.allowlist: "~/bin/x" must be an executable name or an absolute path glob`}) {
+		t.Errorf("problems = %q", problems)
+	}
+	_, problems, _ = load(t, "", "", []string{"HOME=/home/me", "EXECMCP_ALLOWLIST=~bob/bin/x,x/y"}, t.TempDir())
+	if !slices.Equal(problems, []string{
+		`tools.exec.allowlist: "~bob/bin/x" must be an executable name or an absolute path glob`,
+		`tools.exec.allowlist: "x/y" must be an executable name or an absolute path glob`}) {
+		t.Errorf("problems = %q", problems)
+	}
+}
+
+func TestSandboxStartupChecks(t *testing.T) {
+	saved := sandboxProbeTimeout
+	sandboxProbeTimeout = 500 * time.Millisecond
+	t.Cleanup(func() { sandboxProbeTimeout = saved })
+	script := func(body string) string {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "bwrap"), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	check := func(pathDir string, network bool) (config, error) {
+		cfg := config{Sandbox: "bwrap", SandboxNetwork: network, Shell: "/bin/sh"}
+		err := checkPolicyStartup(&cfg, []string{"PATH=" + pathDir}, slog.New(slog.DiscardHandler))
+		return cfg, err
+	}
+	if _, err := check(t.TempDir(), false); err == nil || err.Error() != `tools.exec.sandbox is "bwrap" but bwrap was not found on PATH` {
+		t.Errorf("missing bwrap: %v", err)
+	}
+	if _, err := check(script("echo >&2; echo 'bwrap: No permissions to create new namespace' >&2; echo more >&2; exit 1"), false); err == nil ||
+		err.Error() != "bwrap does not work here: bwrap: No permissions to create new namespace" {
+		t.Errorf("failing bwrap: %v", err)
+	}
+	if _, err := check(script("exit 3"), false); err == nil || err.Error() != "bwrap does not work here: exit status 3" {
+		t.Errorf("silent failing bwrap: %v", err)
+	}
+	start := time.Now()
+	if _, err := check(script("while :; do :; done"), false); err == nil || err.Error() != "bwrap does not work here: the probe did not finish within 500 ms" {
+		t.Errorf("hanging bwrap: %v", err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("hanging probe took %v", el)
+	}
+	// The probe's argv (policy.md §5).
+	dir := script(`printf '%s\n' "$@" > "${0%/*}/args"`)
+	cfg, err := check(dir, true)
+	if err != nil || cfg.BwrapPath != filepath.Join(dir, "bwrap") {
+		t.Fatalf("working bwrap: %v, path %q", err, cfg.BwrapPath)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "args"))
+	if got, want := string(b), "--ro-bind\n/\n/\n--dev\n/dev\n--proc\n/proc\n--unshare-pid\n--die-with-parent\n--\n/bin/sh\n-c\ntrue\n"; got != want {
+		t.Errorf("probe args (network) = %q, want %q", got, want)
+	}
+	if _, err := check(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(filepath.Join(dir, "args"))
+	if !strings.Contains(string(b), "--unshare-pid\n--unshare-net\n--die-with-parent\n") {
+		t.Errorf("probe args without network = %q", b)
+	}
+	// No sandbox: nothing is checked.
+	cfg = config{Sandbox: "none", Shell: "/bin/sh"}
+	if err := checkPolicyStartup(&cfg, nil, slog.New(slog.DiscardHandler)); err != nil || cfg.BwrapPath != "" {
+		t.Errorf("sandbox none: %v %q", err, cfg.BwrapPath)
+	}
+}
+
+func TestSandboxMissingThroughRealMain(t *testing.T) {
+	code, stdout, stderr := runMain(t, nil, []string{"PATH=" + t.TempDir(), "EXECMCP_SANDBOX=bwrap"})
+	if code != 1 || stdout != "" || stderr != "execmcp: tools.exec.sandbox is \"bwrap\" but bwrap was not found on PATH\n" {
+		t.Errorf("code %d stdout %q stderr %q", code, stdout, stderr)
+	}
+}
+
+func TestRealBwrapProbe(t *testing.T) {
+	if lookPath("bwrap", os.Getenv("PATH")) == "" {
+		t.Skip("bwrap is not installed")
+	}
+	cfg := config{Sandbox: "bwrap", Shell: "/bin/sh"}
+	if err := checkPolicyStartup(&cfg, os.Environ(), slog.New(slog.DiscardHandler)); err != nil {
+		t.Skipf("bwrap is not usable here: %v", err)
+	}
+	if !filepath.IsAbs(cfg.BwrapPath) {
+		t.Errorf("BwrapPath = %q", cfg.BwrapPath)
+	}
+}
+
+func TestAllowlistShellWarning(t *testing.T) {
+	for shell, warn := range map[string]bool{"/bin/sh": false, "/usr/bin/bash": false, "/bin/dash": false, "/usr/bin/zsh": true, "/bin/fish": true} {
+		var buf bytes.Buffer
+		cfg := config{Security: "allowlist", Sandbox: "none", Shell: shell}
+		if err := checkPolicyStartup(&cfg, nil, slog.New(slog.NewTextHandler(&buf, nil))); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(buf.String(), "parses commands as bash"); got != warn {
+			t.Errorf("shell %s: warning %v, want %v (%q)", shell, got, warn, buf.String())
+		}
 	}
 }
 
@@ -740,10 +856,10 @@ func TestConfigErrors(t *testing.T) {
 			want: `tools.exec.host is "sandbox" but tools.exec.sandbox is "none"`},
 		{name: "config host sandbox overrides env", content: `{"tools":{"exec":{"host":"gateway"}}}`, environ: []string{"EXECMCP_HOST=sandbox"},
 			want: "", raw: true},
-		{name: "security allowlist", content: `{"tools":{"exec":{"security":"allowlist"}}}`,
-			want: `tools.exec.security "allowlist" is not supported yet`, raw: true},
-		{name: "sandbox bwrap", content: `{"tools":{"exec":{"sandbox":"bwrap","host":"sandbox"}}}`,
-			want: `tools.exec.sandbox "bwrap" is not supported yet`, raw: true},
+		{name: "security allowlist", content: `{"tools":{"exec":{"security":"allowlist"}}}`, want: "", raw: true},
+		{name: "sandbox bwrap", content: `{"tools":{"exec":{"sandbox":"bwrap","host":"sandbox"}}}`, want: "", raw: true},
+		{name: "allowlist relative glob", content: `{"tools":{"exec":{"allowlist":["git", " ./x "]}}}`,
+			want: `tools.exec.allowlist: "./x" must be an executable name or an absolute path glob`, raw: true},
 		{name: "config security full overrides env allowlist", content: `{"tools":{"exec":{"security":"full"}}}`, environ: []string{"EXECMCP_SECURITY=allowlist"},
 			want: "", raw: true},
 		{name: "schema ignored", content: `{"$schema":"anything"}`, want: "", raw: true},
@@ -847,5 +963,517 @@ func TestShellSelection(t *testing.T) {
 	cfg, _ := mustLoad(t, "", []string{"SHELL=/usr/bin/fish", "PATH=" + onlySh + ":" + fishDir}, t.TempDir())
 	if cfg.Shell != sh {
 		t.Errorf("cfg.Shell = %q, want %q", cfg.Shell, sh)
+	}
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTTP: tokens, loopback rules, the request pipeline, the transports
+
+func TestParseTokens(t *testing.T) {
+	tests := []struct {
+		name, data, shared string
+		want               []authToken
+		problem            string
+	}{
+		{name: "two", data: `{"7f3c-0123456789abcdef": "alpha", "b91e-0123456789abcdef": "beta.2_x-y"}`,
+			want: []authToken{{"7f3c-0123456789abcdef", "alpha"}, {"b91e-0123456789abcdef", "beta.2_x-y"}}},
+		{name: "same agent twice", data: `{"t1": "a", "t2": "a"}`, want: []authToken{{"t1", "a"}, {"t2", "a"}}},
+		{name: "shared elsewhere", data: `{"t1": "a"}`, shared: "s", want: []authToken{{"t1", "a"}}},
+		{name: "syntax", data: `{"t1": "a",}`, problem: "invalid JSON: invalid character '}' looking for beginning of object key string"},
+		{name: "trailing data", data: `{"t1": "a"} {}`, problem: "invalid JSON: invalid character '{' after top-level value"},
+		{name: "array", data: `["t1"]`, problem: "expected an object mapping tokens to agent ids, got array"},
+		{name: "null", data: `null`, problem: "expected an object mapping tokens to agent ids, got null"},
+		{name: "empty object", data: `{}`, problem: "no tokens"},
+		{name: "empty token", data: `{"t1": "a", "": "b"}`, problem: "entry 2: empty token"},
+		{name: "whitespace", data: `{"t 1": "a"}`, problem: "entry 1: token contains whitespace"},
+		{name: "tab", data: `{"t\t1": "a"}`, problem: "entry 1: token contains whitespace"},
+		{name: "duplicate", data: `{"t1": "a", "t1": "b"}`, problem: "entry 2: duplicate token"},
+		{name: "also shared", data: `{"t1": "a", "s3cret": "b"}`, shared: "s3cret", problem: "entry 2: token is also EXECMCP_AUTH_TOKEN"},
+		{name: "number id", data: `{"t1": 5}`, problem: "entry 1: agent id: expected a string, got number"},
+		{name: "object id", data: `{"t1": {"x": 1}}`, problem: "entry 1: agent id: expected a string, got object"},
+		{name: "null id", data: `{"t1": null}`, problem: "entry 1: agent id: expected a string, got null"},
+		{name: "empty id", data: `{"t1": ""}`, problem: `entry 1: agent id "" does not match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`},
+		{name: "id starts with dot", data: `{"t1": ".a"}`, problem: `entry 1: agent id ".a" does not match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`},
+		{name: "id with colon", data: `{"t1": "a:b"}`, problem: `entry 1: agent id "a:b" does not match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`},
+		{name: "id too long", data: `{"t1": "` + strings.Repeat("a", 65) + `"}`,
+			problem: `entry 1: agent id "` + strings.Repeat("a", 65) + `" does not match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`},
+		{name: "id 64 chars", data: `{"t1": "` + strings.Repeat("a", 64) + `"}`, want: []authToken{{"t1", strings.Repeat("a", 64)}}},
+	}
+	for _, tt := range tests {
+		got, problem := parseTokens([]byte(tt.data), tt.shared)
+		if problem != tt.problem || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: %v %q, want %v %q", tt.name, got, problem, tt.want, tt.problem)
+		}
+		if strings.Contains(problem, "t1") || strings.Contains(problem, "s3cret") {
+			t.Errorf("%s: the problem shows a token: %q", tt.name, problem)
+		}
+	}
+}
+
+func TestIsLoopbackHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "LOCALHOST": true, "127.0.0.1": true, "127.1.2.3": true, "::1": true, "[::1]": true,
+		"::ffff:127.0.0.1": true, "": false, "0.0.0.0": false, "::": false, "10.0.0.1": false, "example.com": false,
+		"localhost.example": false, "128.0.0.1": false,
+	} {
+		if got := isLoopbackHost(host); got != want {
+			t.Errorf("isLoopbackHost(%q) = %v", host, got)
+		}
+	}
+}
+
+const refusing = "refusing to listen on %s without authentication: set EXECMCP_AUTH_TOKEN or EXECMCP_AUTH_TOKENS_FILE"
+
+func TestListenAuthRules(t *testing.T) {
+	wd := t.TempDir()
+	tokens := filepath.Join(wd, "tokens.json")
+	if err := os.WriteFile(tokens, []byte(`{"tokA-0123456789abcdef": "alpha"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		listen  string
+		environ []string
+		problem string
+	}{
+		{listen: "127.0.0.1:0"},
+		{listen: "localhost:8765"},
+		{listen: "[::1]:8765"},
+		{listen: "127.9.9.9:1"},
+		{listen: "0.0.0.0:8765", problem: fmt.Sprintf(refusing, "0.0.0.0:8765")},
+		{listen: ":8765", problem: fmt.Sprintf(refusing, ":8765")},
+		{listen: "[::]:8765", problem: fmt.Sprintf(refusing, "[::]:8765")},
+		{listen: "192.168.1.5:8765", problem: fmt.Sprintf(refusing, "192.168.1.5:8765")},
+		{listen: "myhost:8765", problem: fmt.Sprintf(refusing, "myhost:8765")},
+		{listen: "0.0.0.0:8765", environ: []string{"EXECMCP_AUTH_TOKEN=s3cret-token-0001"}},
+		{listen: "0.0.0.0:8765", environ: []string{"EXECMCP_AUTH_TOKENS_FILE=tokens.json"}},
+		{listen: "localhost", problem: `invalid value for --listen: "localhost" is not a host:port address`},
+		{listen: "127.0.0.1:1", environ: []string{"EXECMCP_AUTH_TOKEN=has space"},
+			problem: "EXECMCP_AUTH_TOKEN must not contain whitespace"},
+		{listen: "127.0.0.1:1", environ: []string{"EXECMCP_AUTH_TOKENS_FILE=missing.json"},
+			problem: "tokens file missing.json: no such file or directory"},
+		// A bad tokens file is its own problem, not an unauthenticated listener.
+		{listen: "0.0.0.0:1", environ: []string{"EXECMCP_AUTH_TOKENS_FILE=missing.json"},
+			problem: "tokens file missing.json: no such file or directory"},
+	}
+	for _, tt := range tests {
+		_, problems, _ := load(t, tt.listen, "", tt.environ, wd)
+		if tt.problem == "" && problems != nil || tt.problem != "" && !slices.Equal(problems, []string{tt.problem}) {
+			t.Errorf("listen %q %q: problems %q, want %q", tt.listen, tt.environ, problems, tt.problem)
+		}
+	}
+	// EXECMCP_LISTEN is named as such.
+	_, problems, _ := load(t, "", "", []string{"EXECMCP_LISTEN=nope"}, wd)
+	if !slices.Equal(problems, []string{`invalid value for EXECMCP_LISTEN: "nope" is not a host:port address`}) {
+		t.Errorf("EXECMCP_LISTEN: %q", problems)
+	}
+	// Both sources: the shared token maps to no agent; the file's tokens to their agents. The relative file
+	// is found in the server's cwd.
+	cfg, problems, stderr := load(t, "127.0.0.1:0", "", []string{"EXECMCP_AUTH_TOKEN=s3cret-token-0001", "EXECMCP_AUTH_TOKENS_FILE=tokens.json"}, wd)
+	want := []authToken{{"s3cret-token-0001", ""}, {"tokA-0123456789abcdef", "alpha"}}
+	if problems != nil || !reflect.DeepEqual(cfg.Tokens, want) || stderr != "" {
+		t.Errorf("both: %v %q %q", cfg.Tokens, problems, stderr)
+	}
+	// stdio mode never reads the tokens file.
+	if _, problems, _ := load(t, "", "", []string{"EXECMCP_AUTH_TOKENS_FILE=missing.json"}, wd); problems != nil {
+		t.Errorf("stdio with a missing tokens file: %q", problems)
+	}
+	// Through realMain: exit 1, one line on stderr, nothing on stdout.
+	code, stdout, stderrOut := runMain(t, []string{"--listen", "0.0.0.0:0"}, nil)
+	if code != 1 || stdout != "" || stderrOut != "execmcp: "+fmt.Sprintf(refusing, "0.0.0.0:0")+"\n" {
+		t.Errorf("realMain: %d %q %q", code, stdout, stderrOut)
+	}
+}
+
+func TestTokenWarnings(t *testing.T) {
+	wd := t.TempDir()
+	if err := os.WriteFile(filepath.Join(wd, "open.json"), []byte(`{"short": "alpha", "long-enough-0123456789": "beta"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(wd, "open.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, problems, stderr := load(t, "127.0.0.1:0", "", []string{"EXECMCP_AUTH_TOKEN=tiny", "EXECMCP_AUTH_TOKENS_FILE=open.json"}, wd)
+	if problems != nil {
+		t.Fatal(problems)
+	}
+	for _, want := range []string{
+		`level=WARN msg="auth token shorter than 16 chars" source=EXECMCP_AUTH_TOKEN`,
+		`level=WARN msg="tokens file is accessible by group or others" file=open.json mode=0644`,
+		`level=WARN msg="auth token shorter than 16 chars" source=open.json agent=alpha`,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "agent=beta") || strings.Contains(stderr, "tiny") || strings.Contains(stderr, "short ") {
+		t.Errorf("stderr shows too much:\n%s", stderr)
+	}
+}
+
+// frontRecorder is the handler behind the pipeline in tests: it records the principal and the body.
+type frontRecorder struct {
+	called bool
+	agent  string
+	body   []byte
+}
+
+func (f *frontRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.called = true
+	f.agent = tools.PrincipalFromContext(r.Context())
+	f.body, _ = io.ReadAll(r.Body)
+	w.WriteHeader(http.StatusTeapot)
+}
+
+func serveFront(f *httpFront, r *http.Request) (*httptest.ResponseRecorder, *frontRecorder) {
+	next := &frontRecorder{}
+	w := httptest.NewRecorder()
+	f.wrap(next).ServeHTTP(w, r)
+	return w, next
+}
+
+func TestHTTPAuthentication(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	f := newHTTPFront([]authToken{{"s3cret-token-0001", ""}, {"tokA-0123456789abcdef", "alpha"}}, true, logger)
+	tests := []struct {
+		auth   string
+		status int
+		agent  string
+	}{
+		{"", 401, ""},
+		{"Bearer", 401, ""},
+		{"Bearer ", 401, ""},
+		{"Basic czNjcmV0", 401, ""},
+		{"Bearer wrong", 401, ""},
+		{"Bearer s3cret-token-000", 401, ""},
+		{"Bearer s3cret-token-00011", 401, ""},
+		{"Bearer s3cret-token-0001", 418, ""},
+		{"bearer s3cret-token-0001", 418, ""},
+		{"BEARER  s3cret-token-0001 ", 418, ""},
+		{"Bearer tokA-0123456789abcdef", 418, "alpha"},
+	}
+	for _, tt := range tests {
+		for _, path := range []string{"/mcp", "/sse", "/message"} {
+			r := httptest.NewRequest("POST", path, strings.NewReader("{}"))
+			if tt.auth != "" {
+				r.Header.Set("Authorization", tt.auth)
+			}
+			w, next := serveFront(f, r)
+			if w.Code != tt.status || next.called != (tt.status == 418) || next.agent != tt.agent {
+				t.Errorf("%s %q: %d called=%v agent=%q", path, tt.auth, w.Code, next.called, next.agent)
+			}
+			if tt.status == 401 && (w.Header().Get("WWW-Authenticate") != `Bearer realm="execmcp"` || w.Body.String() != "unauthorized\n") {
+				t.Errorf("%s %q: 401 headers %v body %q", path, tt.auth, w.Header(), w.Body.String())
+			}
+		}
+	}
+	if !strings.Contains(logs.String(), `level=WARN msg="unauthorized request" remote=192.0.2.1:1234 method=POST path=/mcp reason="missing bearer token"`) ||
+		!strings.Contains(logs.String(), `reason="invalid bearer token"`) || strings.Contains(logs.String(), "s3cret") || strings.Contains(logs.String(), "wrong") {
+		t.Errorf("logs:\n%s", logs.String())
+	}
+	// Without tokens, every request passes without an agent.
+	w, next := serveFront(newHTTPFront(nil, true, logger), httptest.NewRequest("GET", "/mcp", nil))
+	if w.Code != 418 || next.agent != "" {
+		t.Errorf("no tokens: %d", w.Code)
+	}
+}
+
+func TestHTTPOrigin(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	loop := newHTTPFront(nil, true, logger)
+	remote := newHTTPFront([]authToken{{"s3cret-token-0001", ""}}, false, logger)
+	tests := []struct {
+		origin string
+		ok     bool
+	}{
+		{"", true},
+		{"http://localhost:6274", true},
+		{"https://LOCALHOST", true},
+		{"http://127.0.0.1:3000", true},
+		{"http://127.8.0.1", true},
+		{"http://[::1]:6274", true},
+		{"vscode-webview://localhost", true},
+		{"http://evil.example", false},
+		{"http://localhost.evil.example", false},
+		{"http://10.0.0.1:80", false},
+		{"null", false},
+		{"file://", false},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/sse", nil)
+		if tt.origin != "" {
+			r.Header.Set("Origin", tt.origin)
+		}
+		w, next := serveFront(loop, r)
+		if tt.ok != next.called || !tt.ok && (w.Code != 403 || w.Body.String() != fmt.Sprintf("Forbidden: invalid Origin header %q\n", tt.origin)) {
+			t.Errorf("loopback %q: %d %q", tt.origin, w.Code, w.Body.String())
+		}
+		// Not checked on a non-loopback listener.
+		r = httptest.NewRequest("GET", "/sse", nil)
+		r.Header.Set("Authorization", "Bearer s3cret-token-0001")
+		if tt.origin != "" {
+			r.Header.Set("Origin", tt.origin)
+		}
+		if w, next := serveFront(remote, r); !next.called {
+			t.Errorf("non-loopback %q: %d", tt.origin, w.Code)
+		}
+	}
+	// Authentication comes first: a bad Origin without a token is a 401.
+	r := httptest.NewRequest("GET", "/mcp", nil)
+	r.Header.Set("Origin", "http://evil.example")
+	if w, _ := serveFront(newHTTPFront([]authToken{{"s3cret-token-0001", ""}}, true, logger), r); w.Code != 401 {
+		t.Errorf("order: %d", w.Code)
+	}
+}
+
+func TestHTTPBodyLimit(t *testing.T) {
+	f := newHTTPFront([]authToken{{"s3cret-token-0001", ""}}, true, slog.New(slog.DiscardHandler))
+	big := bytes.Repeat([]byte("x"), httpMaxBodyBytes+1)
+	// Known length: 413 before authentication.
+	w, next := serveFront(f, httptest.NewRequest("POST", "/mcp", bytes.NewReader(big)))
+	if w.Code != 413 || next.called {
+		t.Errorf("content-length over the limit: %d", w.Code)
+	}
+	// Unknown length (chunked): read after the checks, 413 when over.
+	r := httptest.NewRequest("POST", "/mcp", io.MultiReader(bytes.NewReader(big)))
+	r.ContentLength = -1
+	r.Header.Set("Authorization", "Bearer s3cret-token-0001")
+	if w, next := serveFront(f, r); w.Code != 413 || next.called {
+		t.Errorf("chunked over the limit: %d", w.Code)
+	}
+	ok := bytes.Repeat([]byte("y"), httpMaxBodyBytes)
+	r = httptest.NewRequest("POST", "/mcp", io.MultiReader(bytes.NewReader(ok)))
+	r.ContentLength = -1
+	r.Header.Set("Authorization", "Bearer s3cret-token-0001")
+	if w, next := serveFront(f, r); w.Code != 418 || !bytes.Equal(next.body, ok) {
+		t.Errorf("chunked at the limit: %d, %d bytes", w.Code, len(next.body))
+	}
+}
+
+// httpTestServer serves the real transports on a loopback httptest server.
+func httpTestServer(t *testing.T, tokens []authToken) (*httptest.Server, *tools.Tools) {
+	t.Helper()
+	tl, err := tools.New(tools.Options{
+		Version: "test", Tools: policy.ToolSet{Exec: true, Process: true}, YieldMs: 10000, TimeoutSec: 1800,
+		Cwd: t.TempDir(), Environ: os.Environ(), Shell: "/bin/sh", NotifyOnExit: true, Security: "full",
+		Sandbox: "none", Host: "auto", OrphanGrace: time.Hour,
+		Sessions: sessions.Options{KillGrace: 200 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config{Listen: "127.0.0.1:0", Tokens: tokens}
+	tr := newHTTPTransports(tl, cfg, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(tr.handler)
+	t.Cleanup(func() {
+		tl.BeginShutdown()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		tr.closeSessions(ctx)
+		srv.Close()
+		if err := tl.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return srv, tl
+}
+
+// post sends one JSON-RPC message to /mcp and returns the status, the session id header and the body.
+func post(t *testing.T, url, sid, token, body string) (int, string, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url+"/mcp", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if sid != "" {
+		req.Header.Set("Mcp-Session-Id", sid)
+		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Mcp-Session-Id"), string(b)
+}
+
+const initializeBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
+
+func TestHTTPTransports(t *testing.T) {
+	srv, _ := httpTestServer(t, []authToken{{"s3cret-token-0001", ""}, {"tokA-0123456789abcdef", "alpha"}})
+	// Unknown paths are 404 (before authentication); the MCP paths need a token.
+	for _, p := range []string{"/", "/mcp/", "/other", "/sse/x"} {
+		resp, err := http.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Errorf("%s: %d", p, resp.StatusCode)
+		}
+	}
+	if code, _, body := post(t, srv.URL, "", "", initializeBody); code != 401 || body != "unauthorized\n" {
+		t.Fatalf("no token: %d %q", code, body)
+	}
+	// Pinned to a legacy protocol with a stateful session id.
+	code, sid, body := post(t, srv.URL, "", "tokA-0123456789abcdef", initializeBody)
+	if code != 200 || !strings.HasPrefix(sid, "mcp-session-") || !strings.Contains(body, `"protocolVersion":"2025-11-25"`) {
+		t.Fatalf("initialize: %d %q %s", code, sid, body)
+	}
+	post(t, srv.URL, sid, "tokA-0123456789abcdef", `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"exec","arguments":{"command":"sleep 30","background":true}}}`
+	code, _, body = post(t, srv.URL, sid, "tokA-0123456789abcdef", call)
+	if code != 200 || !strings.Contains(body, `Command still running (session `) {
+		t.Fatalf("exec: %d %s", code, body)
+	}
+	// The agent scope survives a DELETE and a new MCP session; a session-scoped client does not see it.
+	req, _ := http.NewRequest("DELETE", srv.URL+"/mcp", nil)
+	req.Header.Set("Mcp-Session-Id", sid)
+	req.Header.Set("Authorization", "Bearer tokA-0123456789abcdef")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	list := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"process","arguments":{"action":"list"}}}`
+	if code, _, body := post(t, srv.URL, sid, "tokA-0123456789abcdef", list); code != 404 {
+		t.Fatalf("old session id after DELETE: %d %s", code, body)
+	}
+	_, sid2, _ := post(t, srv.URL, "", "tokA-0123456789abcdef", initializeBody)
+	if _, _, body := post(t, srv.URL, sid2, "tokA-0123456789abcdef", list); !strings.Contains(body, " running ") {
+		t.Fatalf("agent list after reconnect: %s", body)
+	}
+	_, sid3, _ := post(t, srv.URL, "", "s3cret-token-0001", initializeBody)
+	if _, _, body := post(t, srv.URL, sid3, "s3cret-token-0001", list); !strings.Contains(body, "No running or recent sessions.") {
+		t.Fatalf("shared-token list: %s", body)
+	}
+	// DNS-rebinding protection stays on.
+	req, _ = http.NewRequest("POST", srv.URL+"/mcp", strings.NewReader(initializeBody))
+	req.Host = "evil.example"
+	req.Header.Set("Authorization", "Bearer s3cret-token-0001")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(string(b), `invalid Host header "evil.example"`) {
+		t.Fatalf("Host check: %d %q", resp.StatusCode, b)
+	}
+	// SSE: the endpoint event advertises a path.
+	req, _ = http.NewRequest("GET", srv.URL+"/sse", nil)
+	req.Header.Set("Authorization", "Bearer s3cret-token-0001")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err = http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 256)
+	n, _ := resp.Body.Read(buf)
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(buf[:n]), "event: endpoint\ndata: /message?sessionId=") {
+		t.Fatalf("sse: %d %q", resp.StatusCode, buf[:n])
+	}
+}
+
+// syncBuffer is a goroutine-safe stderr for realMain.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestServeHTTPShutdown(t *testing.T) {
+	stderr := &syncBuffer{}
+	var stdout bytes.Buffer
+	exited := make(chan int, 1)
+	environ := append(os.Environ(), "EXECMCP_LISTEN=127.0.0.1:0", "EXECMCP_KILL_GRACE_MS=500")
+	go func() { exited <- realMain(nil, environ, strings.NewReader(""), &stdout, stderr) }()
+	re := regexp.MustCompile(`level=INFO msg=listening addr=(127\.0\.0\.1:\d+) mcp=http://127\.0\.0\.1:\d+/mcp sse=http://127\.0\.0\.1:\d+/sse\n`)
+	var addr string
+	for deadline := time.Now().Add(10 * time.Second); addr == ""; {
+		if m := re.FindStringSubmatch(stderr.String()); m != nil {
+			addr = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no listening line: %q", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(stderr.String(), "mcp=http://"+addr+"/mcp sse=http://"+addr+"/sse") {
+		t.Fatalf("listening line: %q", stderr.String())
+	}
+	url := "http://" + addr
+	// Stdin is ignored in HTTP mode: the empty stdin did not stop the server.
+	_, sid, _ := post(t, url, "", "", initializeBody)
+	dir := t.TempDir()
+	call := fmt.Sprintf(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"exec","arguments":{"command":"echo $$ > %s/pgid; trap '' TERM; sleep 60","background":true}}}`, dir)
+	if code, _, body := post(t, url, sid, "", call); code != 200 || !strings.Contains(body, "Command still running") {
+		t.Fatalf("exec: %d %s", code, body)
+	}
+	var pgid int
+	for deadline := time.Now().Add(5 * time.Second); pgid == 0; {
+		if b, err := os.ReadFile(filepath.Join(dir, "pgid")); err == nil && strings.HasSuffix(string(b), "\n") {
+			pgid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		} else if time.Now().After(deadline) {
+			t.Fatal("no pgid")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// A waiting exec call sees the shutdown as a cancellation.
+	waiting := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", url+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"exec","arguments":{"command":"sleep 60","yieldMs":60000}}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Session-Id", sid)
+		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			waiting <- ""
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		waiting <- string(b)
+	}()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-exited:
+		if code != 0 || stdout.Len() != 0 || time.Since(start) > 8*time.Second {
+			t.Fatalf("exit %d after %v, stdout %q", code, time.Since(start), stdout.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no exit")
+	}
+	if err := syscall.Kill(-pgid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Fatalf("group %d survived: %v", pgid, err)
+	}
+	select {
+	case body := <-waiting:
+		if body != "" && !strings.Contains(body, "Command cancelled by the client") {
+			t.Errorf("waiting call: %q", body)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("waiting call did not end")
 	}
 }

@@ -239,7 +239,7 @@ func TestI73CLIAndConfigErrors(t *testing.T) {
 		t.Errorf("--version: code %d stdout %q stderr %q", code, out, errOut)
 	}
 	out, errOut, code = runCLI(t, dir, nil, "--help")
-	if code != 0 || !strings.Contains(out, "--listen") {
+	if code != 0 || !strings.Contains(out, "listen") {
 		t.Errorf("--help: code %d stdout %q stderr %q", code, out, errOut)
 	}
 	out, errOut, code = runCLI(t, dir, nil, "--bogus")

@@ -154,3 +154,32 @@ func TestI68ModernClientPinned(t *testing.T) {
 	}
 	checkExitMessage(t, s)
 }
+
+// Scenario 49 on stdio (the HTTP part, with two clients, belongs to section E/HTTP): three background exits at once
+// give three notifications/message and one or two coalesced notifications/heartbeat with reason exec-event and the
+// scope stdio.
+func TestF49StdioHeartbeat(t *testing.T) {
+	par(t)
+	s := StartServer(t, Options{})
+	var ids []string
+	for i := 0; i < 3; i++ {
+		id, _ := s.Background(`sleep 0.2; echo x`)
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		if msgs := s.WaitExitMessages(id, 1, 5*time.Second); len(msgs) != 1 {
+			t.Errorf("%d exit messages for %s, want 1", len(msgs), id)
+		}
+	}
+	time.Sleep(time.Second)
+	hb := s.Notes("notifications/heartbeat")
+	if len(hb) < 1 || len(hb) > 2 {
+		t.Errorf("%d heartbeats, want one or two", len(hb))
+	}
+	for _, m := range hb {
+		var p map[string]any
+		if jsonUnmarshal(m.Params, &p) != nil || p["reason"] != "exec-event" || p["scope"] != "stdio" {
+			t.Errorf("heartbeat params = %s, want {reason: exec-event, scope: stdio}", m.Params)
+		}
+	}
+}

@@ -8,12 +8,26 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
+
+// requirePTY skips the test when this machine cannot allocate pseudo-terminals.
+func requirePTY(t *testing.T) {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminals on this machine: %v", err)
+	}
+	ptmx.Close()
+	tty.Close()
+}
 
 const ttyCommand = `tty; test -t 0 && echo is-tty; stty size; printf '%s' "$TERM"`
 
 // Scenario 52.
 func TestG52RealTerminal(t *testing.T) {
+	requirePTY(t)
 	par(t)
 	s := StartServer(t, Options{})
 	r := s.Exec(ttyCommand, "pty", true)
@@ -40,6 +54,7 @@ func TestG52RealTerminal(t *testing.T) {
 
 // Scenario 60.
 func TestG60EOTAndPTYKill(t *testing.T) {
+	requirePTY(t)
 	par(t)
 	s := StartServer(t, Options{})
 	id, _ := s.Background(`cat`, "pty", true)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -37,11 +38,18 @@ func TestCheckSecurity(t *testing.T) {
 		{" FULL ", ""},
 		{"deny", "exec denied: security=deny"},
 		{"Deny", "exec denied: security=deny"},
-		{"allowlist", `exec denied: unsupported security mode "allowlist"`},
+		{"allowlist", "exec denied: allowlist miss (rm -rf /tmp/x)"},
+		{" AllowList ", "exec denied: allowlist miss (rm -rf /tmp/x)"},
 		{"ask", `exec denied: unsupported security mode "ask"`},
 	}
+	rm := Program{Commands: []SimpleCommand{{Kind: KindCall, Source: "rm -rf /tmp/x", Name: Word{Value: "rm", Literal: true}}}}
 	for _, tt := range tests {
-		err := CheckSecurity(tt.mode, "rm -rf /tmp/x", []string{"echo"}, []string{"PATH=/bin"}, "/tmp")
+		parsed := 0
+		parse := func() Program { parsed++; return rm }
+		err := CheckSecurity(tt.mode, parse, []string{"echo"}, []string{"PATH=/bin"}, "/tmp")
+		if want := strings.Contains(tt.msg, "allowlist"); (parsed == 1) != want || parsed > 1 {
+			t.Errorf("CheckSecurity(%q) parsed %d times", tt.mode, parsed)
+		}
 		if tt.msg == "" {
 			if err != nil {
 				t.Errorf("CheckSecurity(%q) = %v, want nil", tt.mode, err)

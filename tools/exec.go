@@ -46,6 +46,7 @@ type execRequest struct {
 	pty      bool
 	timeout  time.Duration
 	timeoutS float64
+	wrapper  []string // the sandbox wrapper (policy.SandboxArgs) when the target is sandbox
 }
 
 func (t *Tools) handleExec(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -87,12 +88,14 @@ func (t *Tools) runExec(ctx context.Context, scope string, req mcp.CallToolReque
 		NotifyOnExit:             t.opts.NotifyOnExit,
 		NotifyOnExitEmptySuccess: t.opts.NotifyOnExitEmptySuccess,
 		Background:               er.mode == modeBackground,
+		Wrapper:                  er.wrapper,
 	}
 	sess, spawnWarnings, err := t.reg.Start(spec)
 	warnings := append(er.warnings, spawnWarnings...)
 	if err != nil {
 		return execError("Failed to start command: " + err.Error())
 	}
+	t.checkOrphaned(scope)
 	return t.waitExec(ctx, req, sess, er, warnings)
 }
 
@@ -165,11 +168,7 @@ func (t *Tools) prepareExec(a *args) (er execRequest, msg string) {
 	if err != nil {
 		return er, err.Error()
 	}
-	// 7. Sandbox availability. The bubblewrap wrapper is not implemented yet: fail closed.
-	if target == policy.HostSandbox {
-		return er, "exec host=sandbox requires a sandbox runtime for this session.\n" +
-			"Enable sandbox mode (`tools.exec.sandbox=\"bwrap\"`) or use host=auto/gateway."
-	}
+	// 7. Sandbox availability: ResolveHost already refused target sandbox without an available sandbox.
 	// 8. workdir.
 	cwd, msg := resolveWorkdir(workdir, t.opts.Cwd, t.opts.Home)
 	if msg != "" {
@@ -188,8 +187,14 @@ func (t *Tools) prepareExec(a *args) (er execRequest, msg string) {
 	er.pty, _ = a.boolean("pty")
 	er.env = policy.AssembleEnv(t.baseEnv, overrides, t.opts.PathPrepend, er.pty)
 	// 11. Security mode.
-	if err := policy.CheckSecurity(t.opts.Security, command, t.opts.Allowlist, er.env, cwd); err != nil {
+	parse := func() policy.Program { return ParseProgram(command) }
+	if err := policy.CheckSecurity(t.opts.Security, parse, t.opts.Allowlist, er.env, cwd); err != nil {
 		return er, err.Error()
+	}
+	if target == policy.HostSandbox {
+		if er.wrapper, msg = t.sandboxWrapper(cwd, er.pty); msg != "" {
+			return er, msg
+		}
 	}
 	// 12. Timeout.
 	timeoutParam, timeoutGiven := a.num("timeout")

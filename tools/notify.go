@@ -196,10 +196,19 @@ func (t *Tools) onExit(info sessions.Info) {
 		t.mu.Unlock()
 		return
 	}
+	t.stopLogThrottleLocked(info.ID)
+	if t.orphanedLocked(info.Scope) {
+		t.mu.Unlock()
+		return
+	}
 	st := t.scopeLocked(info.Scope)
+	// Resource updates go out at every finalization of a backgrounded session, announced or not: the resource
+	// changed either way (mcp.md §10).
+	updates := t.resourceUpdatesLocked(st, info.ID)
 	if !shouldNotify(info) {
 		t.gcLocked(info.Scope)
 		t.mu.Unlock()
+		t.sendUpdates(updates)
 		return
 	}
 	text := exitEventText(info)
@@ -219,6 +228,7 @@ func (t *Tools) onExit(info sessions.Info) {
 	for _, sid := range targets {
 		t.notify(sid, "notifications/message", params)
 	}
+	t.sendUpdates(updates)
 }
 
 // armHeartbeatLocked starts the scope's 250 ms heartbeat timer unless one is pending. Caller holds t.mu.
@@ -273,40 +283,27 @@ func (t *Tools) stopHeartbeats() {
 	t.hbWG.Wait()
 }
 
-// sessionScope is the scope of a live MCP session (mcp.md §6): stdio on stdio, else the MCP session id.
-// HTTP principals (agent:<id>) are added with the HTTP transport.
-func sessionScope(_ context.Context, sid string) string {
-	if sid == "stdio" {
-		return "stdio"
-	}
-	return sid
-}
-
-// scopeOf is the scope of a tool call; ok is false when the call has no MCP session.
-func scopeOf(ctx context.Context) (string, bool) {
-	cs := server.ClientSessionFromContext(ctx)
-	if cs == nil {
-		return "", false
-	}
-	sid := cs.SessionID()
-	if sid == "" {
-		return "", false
-	}
-	return sessionScope(ctx, sid), true
-}
-
+// registerSession is the OnRegisterSession hook: it records the live MCP session in its scope. The hook's
+// context derives from the registering request's, so it carries the principal (WithPrincipal).
 func (t *Tools) registerSession(ctx context.Context, cs server.ClientSession) {
 	sid := cs.SessionID()
-	if sid == "" {
+	scope := sessionScope(ctx, sid)
+	if scope == "" {
 		return
 	}
-	scope := sessionScope(ctx, sid)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.orphanedLocked(scope) {
+		return // mcp-go's GET /mcp registers any session id it is given, also a terminated one
+	}
 	t.mcpSessions[sid] = scope
 	t.scopeLocked(scope).live[sid] = true
 }
 
+// unregisterSession is the OnUnregisterSession hook (DELETE, idle-TTL sweep, SSE stream closed, shutdown): it
+// drops the session's subscriptions and logging level and, when a session-id scope lost its last live MCP
+// session, starts the scope's orphan timer (registry.md §10). The hook's context is not used: the idle sweep
+// unregisters with a background context.
 func (t *Tools) unregisterSession(_ context.Context, cs server.ClientSession) {
 	sid := cs.SessionID()
 	t.mu.Lock()
@@ -314,11 +311,16 @@ func (t *Tools) unregisterSession(_ context.Context, cs server.ClientSession) {
 	scope, ok := t.mcpSessions[sid]
 	delete(t.mcpSessions, sid)
 	delete(t.levels, sid)
+	delete(t.subs, sid)
 	if !ok {
 		return
 	}
-	if st := t.scopes[scope]; st != nil {
+	st := t.scopes[scope]
+	if st != nil {
 		delete(st.live, sid)
+	}
+	if isSessionIDScope(scope) && (st == nil || len(st.live) == 0) {
+		t.startOrphanTimerLocked(scope)
 	}
 	t.gcLocked(scope)
 }

@@ -1,13 +1,16 @@
 // Package tools is execmcp's MCP adapter: it builds the mcp-go server, registers the exec and process tools
 // with their schemas and exact texts, decodes arguments, runs the exec pipeline on top of the sessions
 // registry, renders results within the response budget, sends progress and exit notifications, and keeps
-// the per-scope system-event queues.
+// the per-scope system-event queues. It also serves the two session resources, tracks resource
+// subscriptions per MCP session, derives each request's scope (stdio, agent:<id> or the MCP session id) and
+// cleans up session-id scopes whose MCP session went away (orphan timers).
 //
-// Concurrency: a Tools is safe for concurrent use. Its state (live MCP sessions, logging levels, per-scope
-// queues and heartbeat timers) is guarded by one mutex that is never held while calling into mcp-go or the
-// registry's blocking methods. Every goroutine it starts has an owner that stops and waits for it: the
-// progress goroutine of an exec call belongs to that call's handler and is stopped and waited for before the
-// handler returns; heartbeat timers belong to the Tools and are stopped and waited for by Close.
+// Concurrency: a Tools is safe for concurrent use. Its state (live MCP sessions, logging levels,
+// subscriptions, per-scope queues and all timers) is guarded by one mutex that is never held while calling
+// into mcp-go or the registry's blocking methods. Every goroutine it starts has an owner that stops and waits
+// for it: the progress goroutine of an exec call belongs to that call's handler and is stopped and waited for
+// before the handler returns; heartbeat, orphan and log-update timers belong to the Tools and are stopped and
+// waited for by Close.
 package tools
 
 import (
@@ -17,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -53,13 +57,18 @@ type Options struct {
 	// Security and Allowlist are the security mode settings.
 	Security  string
 	Allowlist []string
-	// Sandbox is "none" (or "bwrap", not supported yet); SandboxNetwork is tools.exec.sandboxNetwork.
+	// Sandbox is "none" or "bwrap"; SandboxNetwork is tools.exec.sandboxNetwork.
 	Sandbox        string
 	SandboxNetwork bool
+	// BwrapPath is the bwrap executable main found on PATH at startup; "" means "bwrap" (looked up at spawn).
+	BwrapPath string
 	// Host is the configured host: auto, sandbox or gateway.
 	Host string
 	// ElevatedEnabled is tools.elevated.enabled.
 	ElevatedEnabled bool
+	// OrphanGrace is how long a session-id scope's work survives its MCP session (registry.md §10); zero
+	// cleans up at once.
+	OrphanGrace time.Duration
 	// Logger receives the adapter's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -78,6 +87,14 @@ type Tools struct {
 	levels      map[string]mcp.LoggingLevel
 	scopes      map[string]*scopeState
 	hbWG        sync.WaitGroup
+
+	subs         map[string]map[string]bool // MCP session id -> subscribed resource URIs
+	logThrottle  map[string]*logThrottle    // exec session id -> pending log-URI update interval
+	orphanTimers map[string]*time.Timer     // session-id scope -> pending orphan cleanup
+	orphaned     map[string]time.Time       // session-id scopes cleaned up recently
+	timerWG      sync.WaitGroup             // orphan and log-update timers (afterLocked)
+	// orphan cleans up a scope (Registry.Orphan); replaced in tests.
+	orphan func(scope string) int
 }
 
 // Tool descriptions and instructions (exec.md §1, process.md §1, mcp.md §1).
@@ -108,18 +125,31 @@ func New(opts Options) (*Tools, error) {
 		mcpSessions: map[string]string{},
 		levels:      map[string]mcp.LoggingLevel{},
 		scopes:      map[string]*scopeState{},
+
+		subs:         map[string]map[string]bool{},
+		logThrottle:  map[string]*logThrottle{},
+		orphanTimers: map[string]*time.Timer{},
+		orphaned:     map[string]time.Time{},
 	}
 	sopts := opts.Sessions
 	sopts.OnExit = t.onExit
+	sopts.OnOutput = t.onOutput
 	if sopts.Logger == nil {
 		sopts.Logger = logger
 	}
 	t.reg = sessions.New(sopts)
+	t.orphan = t.reg.Orphan
 
 	hooks := &server.Hooks{}
 	hooks.AddOnRequestInitialization(t.pinProtocol)
 	hooks.AddOnRegisterSession(t.registerSession)
 	hooks.AddOnUnregisterSession(t.unregisterSession)
+	hooks.AddAfterSubscribe(func(ctx context.Context, _ any, req *mcp.SubscribeRequest, _ *mcp.EmptyResult) {
+		t.subscribe(ctx, req)
+	})
+	hooks.AddAfterUnsubscribe(func(ctx context.Context, _ any, req *mcp.UnsubscribeRequest, _ *mcp.EmptyResult) {
+		t.unsubscribe(ctx, req)
+	})
 	hooks.AddAfterSetLevel(func(ctx context.Context, _ any, req *mcp.SetLevelRequest, _ *mcp.EmptyResult) {
 		t.setLevel(ctx, req)
 	})
@@ -151,6 +181,8 @@ func New(opts Options) (*Tools, error) {
 		server.WithHooks(hooks),
 	)
 
+	t.addResources()
+
 	if opts.Tools.Exec {
 		desc := execDescription
 		if !opts.Tools.Process {
@@ -181,12 +213,20 @@ func newTool(name, title, desc string, in, out json.RawMessage, openWorld bool) 
 // MCPServer returns the server to wrap in a transport.
 func (t *Tools) MCPServer() *server.MCPServer { return t.srv }
 
-// Close stops notifications and closes the registry, terminating every process group.
-func (t *Tools) Close(ctx context.Context) error {
+// BeginShutdown is the first step of a server shutdown (registry.md §9): from now on no exit notification is
+// emitted, nothing is queued and no orphan timer starts (the transports unregister every MCP session while
+// they close). Close completes the shutdown.
+func (t *Tools) BeginShutdown() {
 	t.mu.Lock()
 	t.closing = true
 	t.mu.Unlock()
+}
+
+// Close stops notifications and timers and closes the registry, terminating every process group.
+func (t *Tools) Close(ctx context.Context) error {
+	t.BeginShutdown()
 	t.stopHeartbeats()
+	t.stopTimers()
 	return t.reg.Close(ctx)
 }
 
