@@ -100,6 +100,7 @@ func setup() (setupResult, error) {
 		return setupResult{}, errors.New("not inside a Go module")
 	}
 	root := filepath.Dir(gomod)
+	repoRoot = root
 	dir, err := os.MkdirTemp("", "execmcp-it-")
 	if err != nil {
 		return setupResult{}, err
@@ -117,6 +118,42 @@ func setup() (setupResult, error) {
 		return setupResult{}, fmt.Errorf("building execmcp (%s): %v\n%s", strings.Join(args, " "), err, b)
 	}
 	return setupResult{dir: dir}, nil
+}
+
+var (
+	repoRoot    string
+	sourcesOnce sync.Once
+)
+
+// touchSourcesOnce runs touchSources once, from inside m.Run (go test records opened files only from there).
+func touchSourcesOnce() {
+	sourcesOnce.Do(func() {
+		if repoRoot != "" {
+			touchSources(repoRoot)
+		}
+	})
+}
+
+// touchSources reads every source file of the server, so that go test's result cache (which records the files a
+// test opens) is invalidated when the server changes: this package does not import the server's packages.
+func touchSources(root string) {
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", "integration_test", "node_modules":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch filepath.Ext(p) {
+		case ".go", ".json", ".mod", ".sum", ".txt":
+			os.ReadFile(p)
+		}
+		return nil
+	})
 }
 
 // par marks a test parallel and takes one server slot for its whole duration.
@@ -309,6 +346,7 @@ func baseEnv(home string, noHome bool) []string {
 // StartServer starts execmcp in a fresh temporary directory and (unless o.Raw) connects the SDK client.
 func StartServer(t testing.TB, o Options) *Server {
 	t.Helper()
+	touchSourcesOnce()
 	dir, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -197,6 +197,7 @@ func TestI69StdioWorkerPool(t *testing.T) {
 // runCLI runs the binary to completion with the given args and env in dir.
 func runCLI(t *testing.T, dir string, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	touchSourcesOnce()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binPath, args...)

@@ -9,7 +9,10 @@
 //     the final environment of a command is assembled (AssembleEnv), driven by
 //     the embedded data file env-policy.json;
 //   - host routing and the elevated gate (ResolveHost, CheckElevated);
-//   - security modes (CheckSecurity);
+//   - security modes (CheckSecurity) and the allowlist rule (CheckAllowlist, AllowlistEntryProblem), decided on
+//     a Program that tools/ parses with mvdan.cc/sh (this package imports no parser); resolving a bare name on
+//     PATH stats files, nothing is ever executed;
+//   - the bubblewrap argv of sandboxed runs and of the startup probe (SandboxArgs, SandboxProbeArgs);
 //   - the input limits of policy.md §7 (constants).
 //
 // Every rejection is returned as a *Denial whose Error() is the exact

@@ -39,14 +39,14 @@ func ParseProgram(command string) (prog policy.Program) {
 	return prog
 }
 
-type unit struct {
+type progUnit struct {
 	pos uint
 	cmd policy.SimpleCommand
 }
 
 type walker struct {
 	src   string
-	units []unit
+	units []progUnit
 }
 
 func (w *walker) text(n syntax.Node) string {
@@ -62,7 +62,7 @@ func (w *walker) text(n syntax.Node) string {
 
 func (w *walker) add(at syntax.Node, source string, c policy.SimpleCommand) {
 	c.Source = source
-	w.units = append(w.units, unit{pos: at.Pos().Offset(), cmd: c})
+	w.units = append(w.units, progUnit{pos: at.Pos().Offset(), cmd: c})
 }
 
 func (w *walker) eval(n syntax.Node, reason string) {
@@ -304,7 +304,7 @@ func literalValue(w *walker, wd *syntax.Word) (string, bool) {
 	for _, p := range wd.Parts {
 		switch x := p.(type) {
 		case *syntax.Lit:
-			b.WriteString(unescape(x.Value))
+			b.WriteString(removeBackslashes(x.Value))
 		case *syntax.SglQuoted:
 			if !x.Dollar {
 				b.WriteString(x.Value)
@@ -326,8 +326,8 @@ func literalValue(w *walker, wd *syntax.Word) (string, bool) {
 	return b.String(), true
 }
 
-// unescape removes the backslashes of an unquoted literal: \c is c, and a backslash-newline disappears.
-func unescape(raw string) string {
+// removeBackslashes removes the backslashes of an unquoted literal: \c is c, and a backslash-newline disappears.
+func removeBackslashes(raw string) string {
 	if !strings.Contains(raw, `\`) {
 		return raw
 	}

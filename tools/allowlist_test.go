@@ -27,7 +27,7 @@ func unitString(c policy.SimpleCommand) string {
 	return s
 }
 
-func units(t *testing.T, command string) []string {
+func parsedUnits(t *testing.T, command string) []string {
 	t.Helper()
 	p := ParseProgram(command)
 	if p.ParseError != "" {
@@ -86,7 +86,7 @@ func TestParseProgramUnits(t *testing.T) {
 		{"> out", []string{}},
 	}
 	for _, tt := range tests {
-		if got := units(t, tt.command); !reflect.DeepEqual(got, tt.want) {
+		if got := parsedUnits(t, tt.command); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%q:\n got %q\nwant %q", tt.command, got, tt.want)
 		}
 	}
