@@ -160,7 +160,7 @@ func (r *Registry) Start(spec Spec) (*Session, []string, error) {
 	}
 	r.ensureSweeper()
 	closing = r.closing
-	r.wg.Add(1 + len(p.outputs))
+	r.wg.Add(2)
 	r.mu.Unlock()
 
 	s.supervise()

@@ -38,7 +38,7 @@ type Session struct {
 	pty       bool
 	startedAt time.Time
 	cmd       *exec.Cmd
-	outputs   []reader
+	src       source
 	grown     bool
 
 	// input is the stdin pipe's write end or the PTY master; writeSem serialises writers in lock order.
@@ -73,11 +73,6 @@ type outcome struct {
 	timedOut                 bool
 }
 
-type reader struct {
-	f      *os.File
-	stream output.Stream
-}
-
 func newSession(r *Registry, spec Spec, p *proc) *Session {
 	s := &Session{
 		r:            r,
@@ -87,7 +82,7 @@ func newSession(r *Registry, spec Spec, p *proc) *Session {
 		pty:          p.pty,
 		startedAt:    r.opts.Now(),
 		cmd:          p.cmd,
-		outputs:      p.outputs,
+		src:          p.src,
 		input:        p.input,
 		writeSem:     make(chan struct{}, 1),
 		readersDone:  make(chan struct{}),
@@ -104,20 +99,12 @@ func newSession(r *Registry, spec Spec, p *proc) *Session {
 	return s
 }
 
-// supervise starts the readers, the waiter and the timeout. The caller added 1+len(outputs) to r.wg.
+// supervise starts the reader, the waiter and the timeout. The caller added 2 to r.wg.
 func (s *Session) supervise() {
-	var readers sync.WaitGroup
-	for _, rd := range s.outputs {
-		readers.Add(1)
-		go func() {
-			defer s.r.wg.Done()
-			defer readers.Done()
-			s.read(rd)
-		}()
-	}
 	go func() {
-		readers.Wait()
-		close(s.readersDone)
+		defer s.r.wg.Done()
+		defer close(s.readersDone)
+		s.src.run(s)
 	}()
 	if s.spec.Timeout > 0 {
 		s.mu.Lock()
@@ -132,30 +119,6 @@ func (s *Session) supervise() {
 		defer s.r.wg.Done()
 		s.wait()
 	}()
-}
-
-// read feeds one output descriptor through its decoder and sanitiser into the session buffers until EOF,
-// EIO (PTY hang-up) or the descriptor is closed by the drain limit.
-func (s *Session) read(rd reader) {
-	var dec output.Decoder
-	var san output.Sanitizer
-	buf := make([]byte, 32*1024)
-	for {
-		n, err := rd.f.Read(buf)
-		if n > 0 {
-			clean, events := san.Sanitize(dec.Decode(buf[:n]))
-			s.appendOutput(rd.stream, clean, events)
-		}
-		if err != nil {
-			break
-		}
-	}
-	// Bytes of an incomplete sequence become U+FFFD; an incomplete escape sequence is discarded.
-	if tail := dec.Flush(); tail != "" {
-		clean, _ := san.Sanitize(tail)
-		s.appendOutput(rd.stream, clean, nil)
-	}
-	san.Reset()
 }
 
 func (s *Session) appendOutput(stream output.Stream, text string, events []output.Event) {
@@ -227,11 +190,10 @@ func (s *Session) wait() {
 	case <-drain.C:
 	}
 	drain.Stop()
-	// Closing the read ends stops readers blocked by a descendant that still holds the pipe or terminal.
-	for _, rd := range s.outputs {
-		_ = rd.f.Close()
-	}
+	// Stopping the reader ends the wait for a descendant that still holds the pipe or terminal.
+	s.src.stop()
 	<-s.readersDone
+	s.src.close()
 
 	// Closing the input also wakes a writer blocked on a full pipe; it then reports not writable.
 	s.mu.Lock()

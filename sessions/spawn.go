@@ -8,8 +8,6 @@ import (
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
-
-	"github.com/execmcp/execmcp/output"
 )
 
 // maxArgBytes is Linux's per-argument limit (MAX_ARG_STRLEN) minus the terminating NUL; longer commands are
@@ -24,11 +22,11 @@ const (
 
 // proc is a started child and the server's ends of its descriptors.
 type proc struct {
-	cmd     *exec.Cmd
-	outputs []reader
-	input   *os.File
-	pty     bool
-	grown   bool // the stdout pipe was enlarged (counts against Registry.grown)
+	cmd   *exec.Cmd
+	src   source
+	input *os.File
+	pty   bool
+	grown bool // the stdout pipe was enlarged (counts against Registry.grown)
 }
 
 // spawn starts spec as the leader of its own session. Every descriptor the child does not need is closed in
@@ -40,8 +38,8 @@ func spawn(spec Spec, usePTY, grow bool) (p *proc, err error) {
 			_ = f.Close()
 		}
 		if err != nil && p != nil {
-			for _, rd := range p.outputs {
-				_ = rd.f.Close()
+			if p.src != nil {
+				p.src.close()
 			}
 			if p.input != nil {
 				_ = p.input.Close()
@@ -94,29 +92,35 @@ func spawn(spec Spec, usePTY, grow bool) (p *proc, err error) {
 		if err != nil {
 			return nil, err
 		}
-		p.outputs = []reader{{f: nb, stream: output.Stdout}}
+		p.src = ptySource{f: nb}
 		p.input = nb
 		p.pty = true
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 		attr.Setctty = true
 		attr.Ctty = 0
 	} else {
-		outR, outW, err := os.Pipe()
-		if err != nil {
-			return nil, err
+		ps := &pipeSource{fds: [2]int{-1, -1}, wake: [2]int{-1, -1}}
+		p.src = ps
+		var childEnds [2]*os.File
+		for i := range 2 {
+			r, w, err := rawPipe()
+			if err != nil {
+				return nil, err
+			}
+			ps.fds[i] = r
+			if err := unix.SetNonblock(r, true); err != nil {
+				return nil, err
+			}
+			childEnds[i] = os.NewFile(uintptr(w), "|1")
+			closers = append(closers, childEnds[i])
 		}
-		closers = append(closers, outW)
 		if grow {
-			p.grown = growPipe(outR)
+			p.grown = growPipe(ps.fds[0])
 		}
-		p.outputs = append(p.outputs, reader{f: outR, stream: output.Stdout})
-		errR, errW, err := os.Pipe()
-		if err != nil {
+		if ps.wake[0], ps.wake[1], err = rawPipe(); err != nil {
 			return nil, err
 		}
-		closers = append(closers, errW)
-		p.outputs = append(p.outputs, reader{f: errR, stream: output.Stderr})
-		cmd.Stdout, cmd.Stderr = outW, errW
+		cmd.Stdout, cmd.Stderr = childEnds[0], childEnds[1]
 		if spec.Stdin == StdinPipe {
 			inR, inW, err := os.Pipe()
 			if err != nil {

@@ -35,15 +35,7 @@ const pipeSize = 1 << 20
 
 // growPipe enlarges a pipe's buffer and reports whether it did; failure (the per-user pipe limit) keeps the
 // default.
-func growPipe(f *os.File) bool {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return false
-	}
-	ok := false
-	_ = rc.Control(func(fd uintptr) {
-		_, err := unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize)
-		ok = err == nil
-	})
-	return ok
+func growPipe(fd int) bool {
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, pipeSize)
+	return err == nil
 }

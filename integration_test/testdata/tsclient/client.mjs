@@ -82,6 +82,7 @@ async function main() {
   out.allMessages = messages.length;
   if (first) out.notification = first.params;
 
+  if (mode === "http") await transport.terminateSession(); // DELETE
   await client.close();
   clearTimeout(overall);
   process.stdout.write(JSON.stringify(out) + "\n");

@@ -1,0 +1,143 @@
+package sessions
+
+import (
+	"errors"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/execmcp/execmcp/output"
+)
+
+// readSize is the most one read takes from a descriptor (exec.md §11).
+const readSize = 32 * 1024
+
+// source is where a session's output comes from. One goroutine runs run; the waiter calls stop when the drain
+// grace ends and close after run returned.
+type source interface {
+	// run reads until end of file (or hang-up) on every stream, or until stop, appending to s.
+	run(s *Session)
+	// stop makes run return promptly, even while a descendant keeps a stream open.
+	stop()
+	// close releases the descriptors.
+	close()
+}
+
+// ptySource reads the PTY master, a non-blocking descriptor served by the runtime poller: closing it wakes a
+// blocked Read.
+type ptySource struct{ f *os.File }
+
+func (p ptySource) run(s *Session) {
+	var dec output.Decoder
+	var san output.Sanitizer
+	buf := make([]byte, readSize)
+	for {
+		n, err := p.f.Read(buf)
+		if n > 0 {
+			clean, events := san.Sanitize(dec.Decode(buf[:n]))
+			s.appendOutput(output.Stdout, clean, events)
+		}
+		if err != nil {
+			break
+		}
+	}
+	s.flushStream(output.Stdout, &dec, &san)
+}
+
+func (p ptySource) stop()  { _ = p.f.Close() }
+func (p ptySource) close() { _ = p.f.Close() }
+
+// pipeSource reads stdout and stderr from one goroutine with poll(2), stdout first when both are readable.
+// Two goroutines would append in whatever order the scheduler runs them, so `echo out; echo err >&2` could be
+// recorded as err, out; one poller keeps the order in which the pipes became readable (output.md §3).
+// wake is a pipe whose write end stop uses to interrupt poll.
+type pipeSource struct {
+	fds  [2]int // stdout, stderr read ends (non-blocking, close-on-exec; the child's ends stay blocking)
+	wake [2]int
+}
+
+func (p *pipeSource) run(s *Session) {
+	var dec [2]output.Decoder
+	var san [2]output.Sanitizer
+	streams := [2]output.Stream{output.Stdout, output.Stderr}
+	buf := make([]byte, readSize)
+	pfd := []unix.PollFd{
+		{Fd: int32(p.fds[0]), Events: unix.POLLIN},
+		{Fd: int32(p.fds[1]), Events: unix.POLLIN},
+		{Fd: int32(p.wake[0]), Events: unix.POLLIN},
+	}
+	open := 2
+	for open > 0 {
+		if _, err := unix.Poll(pfd, -1); err != nil {
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			break
+		}
+		if pfd[2].Revents != 0 {
+			break
+		}
+		for i := range 2 {
+			if pfd[i].Fd < 0 || pfd[i].Revents == 0 {
+				continue
+			}
+			// A full read means more is probably waiting: keep reading this stream until the pipe is empty,
+			// which saves a poll per read in a flood.
+			for {
+				n, err := unix.Read(p.fds[i], buf)
+				if n > 0 {
+					clean, events := san[i].Sanitize(dec[i].Decode(buf[:n]))
+					s.appendOutput(streams[i], clean, events)
+				}
+				if errors.Is(err, syscall.EINTR) {
+					continue
+				}
+				if n == 0 || err != nil && !errors.Is(err, syscall.EAGAIN) {
+					pfd[i].Fd = -1 // poll ignores negative descriptors
+					open--
+				}
+				if n < len(buf) {
+					break
+				}
+			}
+		}
+	}
+	for i := range 2 {
+		s.flushStream(streams[i], &dec[i], &san[i])
+	}
+}
+
+func (p *pipeSource) stop() { _, _ = unix.Write(p.wake[1], []byte{0}) }
+
+func (p *pipeSource) close() {
+	for _, fd := range []int{p.fds[0], p.fds[1], p.wake[0], p.wake[1]} {
+		if fd >= 0 {
+			_ = unix.Close(fd)
+		}
+	}
+	p.fds, p.wake = [2]int{-1, -1}, [2]int{-1, -1}
+}
+
+// flushStream ends a stream: bytes of an incomplete sequence become U+FFFD and an incomplete escape sequence
+// is discarded.
+func (s *Session) flushStream(stream output.Stream, dec *output.Decoder, san *output.Sanitizer) {
+	if tail := dec.Flush(); tail != "" {
+		clean, _ := san.Sanitize(tail)
+		s.appendOutput(stream, clean, nil)
+	}
+	san.Reset()
+}
+
+// rawPipe makes a blocking, close-on-exec pipe that the runtime poller does not manage.
+func rawPipe() (r, w int, err error) {
+	var p [2]int
+	syscall.ForkLock.RLock()
+	err = syscall.Pipe(p[:])
+	if err == nil {
+		syscall.CloseOnExec(p[0])
+		syscall.CloseOnExec(p[1])
+	}
+	syscall.ForkLock.RUnlock()
+	return p[0], p[1], err
+}
