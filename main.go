@@ -632,10 +632,23 @@ func newHTTPTransports(t *tools.Tools, cfg config, logger *slog.Logger) *httpTra
 		server.WithSSEContextFunc(principalContext),
 	)
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", front.wrap(streamable))
+	mux.Handle("/mcp", front.wrap(requireLiveSession(t, streamable)))
 	mux.Handle("/sse", front.wrap(sse.SSEHandler()))
 	mux.Handle("/message", front.wrap(sse.MessageHandler()))
 	return &httpTransports{handler: mux, streamable: streamable, sse: sse}
+}
+
+// requireLiveSession answers 404 to a GET /mcp whose Mcp-Session-Id is not a live session (unknown, deleted or
+// swept), as POST already does in stateful mode, so the client re-initializes instead of listening on a stream
+// that belongs to no session.
+func requireLiveSession(t *tools.Tools, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := r.Header.Get("Mcp-Session-Id"); r.Method == http.MethodGet && id != "" && !t.LiveSession(id) {
+			http.Error(w, "session not found", http.StatusNotFound)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // closeSessions closes every MCP session of both transports (their hooks unregister them) and stops the

@@ -300,6 +300,16 @@ func (t *Tools) registerSession(ctx context.Context, cs server.ClientSession) {
 	t.scopeLocked(scope).live[sid] = true
 }
 
+// LiveSession reports whether id is a registered MCP session (an initialized client that has not gone away).
+// The HTTP front end uses it because mcp-go's GET /mcp accepts any session id, so a client holding a stale id
+// would otherwise get a fresh, empty stream instead of the 404 that tells it to re-initialize.
+func (t *Tools) LiveSession(id string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.mcpSessions[id]
+	return ok
+}
+
 // unregisterSession is the OnUnregisterSession hook (DELETE, idle-TTL sweep, SSE stream closed, shutdown): it
 // drops the session's subscriptions and logging level and, when a session-id scope lost its last live MCP
 // session, starts the scope's orphan timer (registry.md §10). The hook's context is not used: the idle sweep
