@@ -393,25 +393,15 @@ func (l *loader) resolveHTTP(cfg *config, listenName string) {
 // readTokensFile reads the tokens file p (relative to the server's cwd) and returns its tokens or the problem.
 // It warns when the file's mode allows group or other access and for tokens shorter than 16 chars.
 func (l *loader) readTokensFile(p, shared string) ([]authToken, string) {
-	full := p
-	if !filepath.IsAbs(full) {
-		if wd, err := l.serverWd(); err == nil {
-			full = filepath.Join(wd, full)
-		}
-	}
-	data, err := os.ReadFile(full)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the path is already in the message
-		}
-		return nil, err.Error()
+	data, problem := l.readFile(p)
+	if problem != "" {
+		return nil, problem
 	}
 	tokens, problem := parseTokens(data, shared)
 	if problem != "" {
 		return nil, problem
 	}
-	if fi, err := os.Stat(full); err == nil && fi.Mode().Perm()&0o077 != 0 {
+	if fi, err := os.Stat(l.serverPath(p)); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		l.logger.Warn("tokens file is accessible by group or others", "file", p, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
 	}
 	for _, tk := range tokens {
@@ -1292,22 +1282,36 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 	}}
 }
 
-// readConfigFile reads, decodes and checks the config file. It returns the first problem ("" = none); keys are
-// visited in sorted order so that the reported problem is deterministic.
-func (l *loader) readConfigFile(p string, fc *fileConfig) string {
-	full := p
-	if !filepath.IsAbs(full) {
+// serverPath resolves p relative to the server's working directory.
+func (l *loader) serverPath(p string) string {
+	if !filepath.IsAbs(p) {
 		if wd, err := l.serverWd(); err == nil {
-			full = filepath.Join(wd, full)
+			return filepath.Join(wd, p)
 		}
 	}
-	data, err := os.ReadFile(full)
+	return p
+}
+
+// readFile reads p (relative to the server's cwd); the problem is the OS error without the path, which the
+// caller's message already names.
+func (l *loader) readFile(p string) ([]byte, string) {
+	data, err := os.ReadFile(l.serverPath(p))
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
-			err = pe.Err // the path is already in the message
+			err = pe.Err
 		}
-		return err.Error()
+		return nil, err.Error()
+	}
+	return data, ""
+}
+
+// readConfigFile reads, decodes and checks the config file. It returns the first problem ("" = none); keys are
+// visited in sorted order so that the reported problem is deterministic.
+func (l *loader) readConfigFile(p string, fc *fileConfig) string {
+	data, problem := l.readFile(p)
+	if problem != "" {
+		return problem
 	}
 	if err := json.Unmarshal(data, new(json.RawMessage)); err != nil { // full syntax check, incl. trailing data
 		return "invalid JSON: " + err.Error()
