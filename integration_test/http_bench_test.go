@@ -8,7 +8,8 @@ package integration_test
 // The command prints nothing and ends with `exec date +%s%N > f`: date writes the wall-clock time in nanoseconds
 // and exits, which is the exit of the session's only process. EXECMCP_NOTIFY_ON_EXIT_EMPTY_SUCCESS=true makes that
 // quiet success notify. The client records the arrival time of the message (the time the SDK read it off the pipe
-// or the GET stream); latency = arrival - timestamp.
+// or the GET stream); latency = arrival - timestamp. Sessions are removed after each run and ids of removed sessions
+// may be reused, so only messages that arrived after the run's exec call count.
 
 import (
 	"fmt"
@@ -26,8 +27,19 @@ func stdioExitLatencies(tb testing.TB, n int) []time.Duration {
 	s := StartServer(tb, Options{Env: latencyEnv})
 	var lat []time.Duration
 	for i := 0; i < n; i++ {
+		start := time.Now()
 		id, _ := s.Background(fmt.Sprintf(latencyCommand, i))
-		msgs := s.WaitExitMessages(id, 1, 10*time.Second)
+		// Ids of removed sessions can be reused: only messages that arrived after this call count.
+		var msgs []ExitMessage
+		waitFor(10*time.Second, func() bool {
+			msgs = nil
+			for _, m := range s.ExitMessages(id) {
+				if m.At.After(start) {
+					msgs = append(msgs, m)
+				}
+			}
+			return len(msgs) > 0
+		})
 		if len(msgs) != 1 {
 			tb.Fatalf("run %d: %d exit messages for %s", i, len(msgs), id)
 		}
@@ -47,8 +59,18 @@ func httpExitLatencies(tb testing.TB, n int) []time.Duration {
 	c := hs.Connect(tb, ClientOpts{})
 	var lat []time.Duration
 	for i := 0; i < n; i++ {
+		start := time.Now()
 		id, _ := c.Background(fmt.Sprintf(latencyCommand, i))
-		msgs := c.WaitExitMessages(id, 1, 10*time.Second)
+		var msgs []HExitMessage
+		waitFor(10*time.Second, func() bool {
+			msgs = nil
+			for _, m := range c.ExitMessages(id) {
+				if m.At.After(start) {
+					msgs = append(msgs, m)
+				}
+			}
+			return len(msgs) > 0
+		})
 		if len(msgs) != 1 {
 			tb.Fatalf("run %d: %d exit messages for %s", i, len(msgs), id)
 		}

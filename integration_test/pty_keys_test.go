@@ -88,11 +88,12 @@ func waitBlocked(t *testing.T, pgid int, comm string, d time.Duration) {
 	})
 }
 
-// allPolls polls id until it finished and returns all poll texts joined, and the last poll.
-func (s *Server) allPolls(id string, d time.Duration) (string, *Result) {
+// outputWhenDone polls id until it finished and returns its whole recorded output (process log, so that a chunk
+// boundary between two polls cannot split what the test looks for), and the last poll.
+func (s *Server) outputWhenDone(id string, d time.Duration) (string, *Result) {
 	s.t.Helper()
-	texts, last := s.PollUntilDone(id, d)
-	return strings.Join(texts, "\n"), last
+	_, last := s.PollUntilDone(id, d)
+	return s.Proc("log", "sessionId", id).Text, last
 }
 
 // sessionOf returns the session id (field 6 of /proc/<pid>/stat) of pid.
@@ -123,9 +124,9 @@ func TestPTYSendKeysAndSubmitReadLine(t *testing.T) {
 
 	id, _ := s.startPTY(cmd)
 	wantText(t, s.Proc("send-keys", "sessionId", id, "keys", []string{"h", "i", "Enter"}), "Sent 3 bytes to session "+id+".")
-	out, last := s.allPolls(id, 20*time.Second)
+	out, last := s.outputWhenDone(id, 20*time.Second)
 	if !strings.Contains(out, "got:hi") {
-		t.Errorf("send-keys: polls %q lack got:hi", out)
+		t.Errorf("send-keys: output %q lacks got:hi", out)
 	}
 	wantStatus(t, last, "completed")
 	wantExitCode(t, last, 0)
@@ -137,9 +138,9 @@ func TestPTYSendKeysAndSubmitReadLine(t *testing.T) {
 	if r.Str("status") != "running" || r.Str("sessionId") != id2 {
 		t.Errorf("submit details = %v", r.SC)
 	}
-	out, last = s.allPolls(id2, 20*time.Second)
+	out, last = s.outputWhenDone(id2, 20*time.Second)
 	if !strings.Contains(out, "got:hi") {
-		t.Errorf("submit: polls %q lack got:hi", out)
+		t.Errorf("submit: output %q lacks got:hi", out)
 	}
 	wantStatus(t, last, "completed")
 }
@@ -189,13 +190,13 @@ func TestPTYCtrlCInterruptsShell(t *testing.T) {
 	waitComm(t, pid, "sleep", 20*time.Second)
 	start := time.Now()
 	wantText(t, s.Proc("send-keys", "sessionId", id, "keys", []string{"C-c"}), "Sent 1 bytes to session "+id+".")
-	out, last := s.allPolls(id, 20*time.Second)
+	out, last := s.outputWhenDone(id, 20*time.Second)
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("the shell finished %v after C-c", d)
 	}
 	ti, ni := strings.Index(out, "trapped"), strings.Index(out, "next-ran")
 	if ti < 0 || ni < 0 || ni < ti {
-		t.Errorf("polls %q: want trapped then next-ran", out)
+		t.Errorf("output %q: want trapped then next-ran", out)
 	}
 	wantStatus(t, last, "completed")
 	wantExitCode(t, last, 0)
@@ -231,24 +232,24 @@ func TestCursorKeyModes(t *testing.T) {
 	s.waitLog(id, "ready", 20*time.Second)
 	waitBlocked(t, pid, "dd", 20*time.Second)
 	wantText(t, s.Proc("send-keys", "sessionId", id, "keys", []string{"up"}), "Sent 3 bytes to session "+id+".")
-	out, last := s.allPolls(id, 20*time.Second)
+	out, last := s.outputWhenDone(id, 20*time.Second)
 	if !strings.Contains(out, "1b 4f 41") {
-		t.Errorf("application mode up: polls %q lack 1b 4f 41", out)
+		t.Errorf("application mode up: output %q lacks 1b 4f 41", out)
 	}
 	if strings.Contains(out, "[?1h") {
 		t.Errorf("the DECCKM sequence leaked into the output: %q", out)
 	}
 	wantStatus(t, last, "completed")
 
-	start := time.Now()
 	id2, pid2 := s.startPTY(`printf 'ready\n'; ` + decckmProgram)
+	start := time.Now() // not before the session's startedAt
 	s.waitLog(id2, "ready", 20*time.Second)
 	waitBlocked(t, pid2, "dd", 20*time.Second)
 	time.Sleep(time.Until(start.Add(2500 * time.Millisecond)))
 	wantText(t, s.Proc("send-keys", "sessionId", id2, "keys", []string{"up"}), "Sent 3 bytes to session "+id2+".")
-	out, _ = s.allPolls(id2, 20*time.Second)
+	out, _ = s.outputWhenDone(id2, 20*time.Second)
 	if !strings.Contains(out, "1b 5b 41") {
-		t.Errorf("normal mode up: polls %q lack 1b 5b 41", out)
+		t.Errorf("normal mode up: output %q lacks 1b 5b 41", out)
 	}
 }
 
@@ -274,9 +275,9 @@ func TestCursorKeyModeToggles(t *testing.T) {
 		if r.IsError {
 			t.Errorf("%s then %s: %s", c.prefix, c.key, r)
 		}
-		out, _ := s.allPolls(id, 20*time.Second)
+		out, _ := s.outputWhenDone(id, 20*time.Second)
 		if !strings.Contains(out, c.want) {
-			t.Errorf("%s then %s: polls %q lack %s", c.prefix, c.key, out, c.want)
+			t.Errorf("%s then %s: output %q lacks %s", c.prefix, c.key, out, c.want)
 		}
 	}
 
@@ -341,9 +342,9 @@ func TestDSRAnswered(t *testing.T) {
 	// A query split between two writes (two reads of the master) is still recognised, in a background session.
 	id, _ := s.startPTY(`stty -icanon -echo min 6 time 50; printf '\033['; sleep 0.5; printf '6n'; r=$(dd bs=6 count=1 2>/dev/null); stty sane; ` +
 		`[ "$r" = "$(printf '\033[1;1R')" ] && echo got-split`)
-	out, last := s.allPolls(id, 20*time.Second)
+	out, last := s.outputWhenDone(id, 20*time.Second)
 	if !strings.Contains(out, "got-split") || strings.Contains(out, "6n") || strings.Contains(out, "\x1b") {
-		t.Errorf("split DSR query: polls %q", out)
+		t.Errorf("split DSR query: output %q", out)
 	}
 	wantStatus(t, last, "completed")
 }
@@ -377,18 +378,18 @@ func TestPasteBracketedAndRaw(t *testing.T) {
 	wantText(t, s.Proc("submit", "sessionId", id), "Submitted session "+id+" (sent CR).")
 	wantProcError(t, s.Proc("paste", "sessionId", id, "bracketed", false), "No paste text provided.")
 	wantText(t, s.Proc("write", "sessionId", id, "data", "", "eof", true), "Wrote 0 bytes to session "+id+" (sent EOT).")
-	out, last := s.allPolls(id, 20*time.Second)
+	_, last := s.outputWhenDone(id, 20*time.Second)
 	wantStatus(t, last, "completed")
 	var lines []string
-	for _, l := range strings.Split(out, "\n") {
+	for _, l := range strings.Split(s.Proc("log", "sessionId", id).Text, "\n") {
 		if l = strings.TrimRight(l, "\r"); l != "" {
 			lines = append(lines, l)
 		}
 	}
 	// cat -v shows the UTF-8 bytes of é as M-CM-).
 	want := []string{"^[[200~hM-CM-)llo^[[201~", "raw", "^[[200~^[[201~"}
-	if len(lines) < 3 || strings.Join(lines[:3], "|") != strings.Join(want, "|") {
-		t.Errorf("cat -v received %q, want the lines %q first", lines, want)
+	if strings.Join(lines, "|") != strings.Join(want, "|") {
+		t.Errorf("cat -v received %q, want the lines %q", lines, want)
 	}
 }
 
@@ -411,7 +412,7 @@ func TestKeysRawBytesOrderAndWarnings(t *testing.T) {
 	if r.Str("status") != "running" || r.Str("sessionId") != id {
 		t.Errorf("send-keys details = %v", r.SC)
 	}
-	out, last := s.allPolls(id, 20*time.Second)
+	out, last := s.outputWhenDone(id, 20*time.Second)
 	if !strings.Contains(out, "61 ff 1b 5b 31 3b 35 43 66 6f 6f") {
 		t.Errorf("od shows %q, want 61 ff 1b 5b 31 3b 35 43 66 6f 6f", out)
 	}
@@ -422,7 +423,7 @@ func TestKeysRawBytesOrderAndWarnings(t *testing.T) {
 	waitBlocked(t, pid, "head", 20*time.Second)
 	wantText(t, s.Proc("send-keys", "sessionId", id, "keys", []string{"f5", "M-x", "S-Tab", "C-delete", "^?", "KPEnter", "bspace"}),
 		"Sent 21 bytes to session "+id+".")
-	out, _ = s.allPolls(id, 20*time.Second)
+	out, _ = s.outputWhenDone(id, 20*time.Second)
 	if want := "1b 5b 31 35 7e 1b 78 1b 5b 5a 1b 5b 33 3b 35 7e 7f 1b 4f 4d 7f"; !strings.Contains(out, want) {
 		t.Errorf("od shows %q, want %s", out, want)
 	}
@@ -449,8 +450,8 @@ func TestPTYEOTAndGroupKill(t *testing.T) {
 	if e["status"] != "completed" || e["exitCode"] != float64(0) {
 		t.Errorf("pty cat after EOT: %v, want completed with code 0", e)
 	}
-	if out, _ := s.allPolls(id, 5*time.Second); !strings.Contains(out, "abc") {
-		t.Errorf("polls %q lack abc", out)
+	if out, _ := s.outputWhenDone(id, 5*time.Second); !strings.Contains(out, "abc") {
+		t.Errorf("output %q lacks abc", out)
 	}
 
 	// The PTY stays writable after the EOT: the second cat reads on.
@@ -459,9 +460,9 @@ func TestPTYEOTAndGroupKill(t *testing.T) {
 	wantText(t, s.Proc("write", "sessionId", id, "data", "", "eof", true), "Wrote 0 bytes to session "+id+" (sent EOT).")
 	s.waitLog(id, "first-eof", 20*time.Second)
 	wantText(t, s.Proc("write", "sessionId", id, "data", "x\n", "eof", true), "Wrote 2 bytes to session "+id+" (sent EOT).")
-	out, last := s.allPolls(id, 20*time.Second)
+	out, last := s.outputWhenDone(id, 20*time.Second)
 	if !strings.Contains(out, "x") {
-		t.Errorf("polls %q lack the x written after the first EOT", out)
+		t.Errorf("output %q lacks the x written after the first EOT", out)
 	}
 	wantStatus(t, last, "completed")
 
@@ -530,11 +531,10 @@ func TestPTYOutputSanitisedAcrossReads(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
 	id, _ := s.startPTY(`printf 'a\033]0;my-title'; sleep 0.4; printf '\007b\033[3'; sleep 0.4; printf '1mc\033[0m\033'; sleep 0.4; printf '[Kd\n'`)
-	out, last := s.allPolls(id, 20*time.Second)
+	out, last := s.outputWhenDone(id, 20*time.Second)
 	wantStatus(t, last, "completed")
-	r := s.Proc("log", "sessionId", id)
-	if r.Text != "abcd" {
-		t.Errorf("log = %q, want abcd (polls %q)", r.Text, out)
+	if out != "abcd" {
+		t.Errorf("log = %q, want abcd", out)
 	}
 }
 

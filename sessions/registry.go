@@ -604,10 +604,10 @@ func (r *Registry) ledgerGroups() []int {
 	return pgids
 }
 
-// aliveGroups probes the ledger and returns the groups that still have members.
+// aliveGroups probes the ledger and returns the groups that still have members that are not zombies.
 func (r *Registry) aliveGroups() []int {
 	r.probeLedger()
-	return r.ledgerGroups()
+	return liveGroups(r.ledgerGroups())
 }
 
 // probeLedger drops groups that have no members any more. A group whose leader is still a running session is

@@ -155,8 +155,17 @@ func (s *Session) appendOutput(stream output.Stream, text string, events []outpu
 	}
 	// Programs that probe the terminal wait for a cursor-position report; answer each query.
 	for range dsr {
-		_, _ = s.writeInput(context.Background(), []byte("\x1b[1;1R"), dsrLimit)
+		s.replyDSR()
 	}
+}
+
+// replyDSR writes one cursor-position report, serialised with process input. The 1000 ms bound covers the wait
+// for a process write in progress too (it may block for 10 s on a program that does not read), so the reader
+// goroutine never stalls longer than that per query; a reply not written in time is dropped (output.md §2).
+func (s *Session) replyDSR() {
+	ctx, cancel := context.WithTimeout(context.Background(), dsrLimit)
+	defer cancel()
+	_, _ = s.writeInput(ctx, []byte("\x1b[1;1R"), dsrLimit)
 }
 
 // wait reaps the leader, drains the readers for at most DrainGrace, releases the descriptors and finalizes.
@@ -379,16 +388,19 @@ func (r *Registry) Write(ctx context.Context, scope, id string, data []byte, eof
 	if err := s.checkInput(); err != nil {
 		return WriteResult{}, err
 	}
-	n, err := s.writeInput(ctx, data, writeLimit)
+	payload := data
+	if eof && s.pty {
+		// The EOT byte goes in the same write as the data, so that no other input (another call, a DSR reply)
+		// lands between them.
+		payload = append(data[:len(data):len(data)], 0x04)
+	}
+	n, err := s.writeInput(ctx, payload, writeLimit)
 	if err != nil {
 		return WriteResult{}, err
 	}
-	res := WriteResult{Written: n}
+	res := WriteResult{Written: min(n, len(data))}
 	if eof {
 		if s.pty {
-			if _, err := s.writeInput(ctx, []byte{0x04}, writeLimit); err != nil {
-				return WriteResult{}, err
-			}
 			res.SentEOT = true
 		} else {
 			s.closeInput()
@@ -447,9 +459,15 @@ func (s *Session) writeInput(ctx context.Context, p []byte, limit time.Duration)
 		return 0, nil
 	}
 	_ = f.SetWriteDeadline(time.Now().Add(limit))
-	stop := context.AfterFunc(ctx, func() { _ = f.SetWriteDeadline(time.Unix(1, 0)) })
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		_ = f.SetWriteDeadline(time.Unix(1, 0))
+		close(fired)
+	})
 	n, err := f.Write(p)
-	stop()
+	if !stop() {
+		<-fired // the cancellation already runs: let it finish before the deadline is cleared
+	}
 	_ = f.SetWriteDeadline(time.Time{})
 	if err == nil {
 		return n, nil

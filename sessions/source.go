@@ -5,6 +5,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
 	"github.com/execmcp/execmcp/output"
@@ -23,6 +24,10 @@ type source interface {
 	// close releases the descriptors.
 	close()
 }
+
+// openPTY opens a pseudo-terminal pair (master, slave). It is a variable so that a test can make the PTY
+// spawn fail and exercise the pipe fallback of exec.md §10.3.
+var openPTY = pty.Open
 
 // ptySource reads the PTY master, a non-blocking descriptor served by the runtime poller: closing it wakes a
 // blocked Read.

@@ -79,7 +79,7 @@ func spawn(spec Spec, usePTY, grow bool) (p *proc, err error) {
 	p = &proc{cmd: cmd}
 
 	if usePTY {
-		master, tty, err := pty.Open()
+		master, tty, err := openPTY()
 		if err != nil {
 			return nil, err
 		}

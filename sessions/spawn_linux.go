@@ -2,6 +2,8 @@ package sessions
 
 import (
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -38,4 +40,52 @@ const pipeSize = 1 << 20
 func growPipe(fd int) bool {
 	_, err := unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, pipeSize)
 	return err == nil
+}
+
+// liveGroups returns which of the candidate process groups have a member that is not a zombie. kill(-pgid, 0)
+// also succeeds for a group whose members all died but were not reaped yet, which happens for descendants
+// reparented to an init that reaps late (seen in containers); waiting for those would only delay shutdown.
+func liveGroups(candidates []int) []int {
+	want := make(map[int]bool, len(candidates))
+	for _, g := range candidates {
+		want[g] = true
+	}
+	dir, err := os.Open("/proc")
+	if err != nil {
+		return candidates
+	}
+	defer dir.Close()
+	names, err := dir.Readdirnames(-1)
+	if err != nil {
+		return candidates
+	}
+	live := map[int]bool{}
+	for _, name := range names {
+		if name[0] < '0' || name[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + name + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
+			continue
+		}
+		if pgrp, err := strconv.Atoi(f[2]); err == nil && want[pgrp] {
+			live[pgrp] = true
+		}
+	}
+	out := candidates[:0:0]
+	for _, g := range candidates {
+		if live[g] {
+			out = append(out, g)
+		}
+	}
+	return out
 }

@@ -92,7 +92,7 @@ func splitModifiers(tok string) (modifiers, string) {
 func isCursorKeyToken(tok string) bool {
 	tok = strings.TrimSpace(tok)
 	m, base := splitModifiers(tok)
-	return !m.any() && cursorKeys[strings.ToLower(base)]
+	return !m.any() && cursorKeys[asciiLower(base)]
 }
 
 // EncodeKeys builds the send-keys payload (process.md §10.1): literal + hex bytes + encoded keys, and the
@@ -156,7 +156,7 @@ func encodeKey(raw string, mode sessions.CursorMode) (string, string) {
 	}
 	// 2. Modifier prefixes.
 	m, base := splitModifiers(tok)
-	lower := strings.ToLower(base)
+	lower := asciiLower(base)
 	// 3. Shift-Tab.
 	if m.shift && lower == "tab" {
 		return "\x1b[Z", ""
@@ -206,6 +206,18 @@ func encodeKey(raw string, mode sessions.CursorMode) (string, string) {
 		return base, fmt.Sprintf("Unknown key \"%s\" for modifiers; sending literal.", base)
 	}
 	return base, ""
+}
+
+// asciiLower lower-cases A..Z only: key names are ASCII, so a look-alike such as the Kelvin sign (which Unicode
+// lower-cases to k) does not name a key.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
 }
 
 // modifySequence adds the xterm modifier parameter: ESC[n~ => ESC[n;m~ and ESC[X => ESC[1;mX.

@@ -222,13 +222,8 @@ func (t *Tools) sendKeys(ctx context.Context, scope, id string, a *args) process
 	}
 	// Shared preconditions as far as the session snapshot shows them; the write re-checks all of them.
 	info, err := t.reg.Log(scope, id)
-	switch {
-	case errors.Is(err, sessions.ErrNotBackgrounded):
-		return failed("Session " + id + " is not backgrounded.")
-	case err != nil || info.Status != "running":
-		return failed("No active session found for " + id)
-	case info.Finalizing:
-		return failed("Session " + id + " is finalizing.")
+	if msg := inputPrecondition(id, info, err); msg != "" {
+		return failed(msg)
 	}
 	if info.CursorMode == sessions.CursorUnknown {
 		for _, k := range keys {
@@ -255,6 +250,24 @@ func (t *Tools) sendKeys(ctx context.Context, scope, id string, a *args) process
 		addWarnings(pc.r.details, warnings)
 	}
 	return pc
+}
+
+// inputPrecondition checks the shared input preconditions of process.md §6 on a session snapshot (info and
+// err of Registry.Log), in their order: none or finished, not backgrounded, finalizing, no writable input.
+// It returns the error text, or "" when input may be sent. (Only backgrounded sessions leave finished
+// records, so ErrNotBackgrounded always means a running foreground session.)
+func inputPrecondition(id string, info sessions.Info, err error) string {
+	switch {
+	case errors.Is(err, sessions.ErrNotBackgrounded):
+		return "Session " + id + " is not backgrounded."
+	case err != nil || info.Status != "running":
+		return "No active session found for " + id
+	case info.Finalizing:
+		return "Session " + id + " is finalizing."
+	case !info.Writable:
+		return "Session " + id + " stdin is not writable."
+	}
+	return ""
 }
 
 func (t *Tools) kill(scope, id string, a *args) processCall {
