@@ -7,7 +7,6 @@ import (
 	"io"
 	"os/exec"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -150,34 +149,4 @@ func BenchmarkLargeOutput(b *testing.B) {
 	}
 	b.ReportMetric(float64(vmHWM(s.Pid()))/(1<<20), "server-VmHWM-MB")
 	b.ReportMetric(0, "ns/op")
-}
-
-// BenchmarkExitNotificationLatency (scenario 51, stdio): the command prints its own time just before it exits; the
-// latency is the arrival time of its notifications/message minus that time. Reports p50 and p99.
-func BenchmarkExitNotificationLatency(b *testing.B) {
-	s := StartServer(b, Options{})
-	var lat []time.Duration
-	for i := 0; i < b.N; i++ {
-		id, _ := s.Background(`sleep 0.05; date +%s%N`)
-		msgs := s.WaitExitMessages(id, 1, 10*time.Second)
-		if len(msgs) != 1 {
-			b.Fatalf("no exit message for %s", id)
-		}
-		txt := msgs[0].Text()
-		j := strings.LastIndex(txt, ":: ")
-		ns, err := strconv.ParseInt(strings.TrimSpace(txt[j+3:]), 10, 64)
-		if j < 0 || err != nil {
-			b.Fatalf("exit message text %q has no timestamp", txt)
-		}
-		lat = append(lat, msgs[0].At.Sub(time.Unix(0, ns)))
-		s.Proc("remove", "sessionId", id)
-	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	p99 := lat[(len(lat)*99+99)/100-1]
-	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
-	b.ReportMetric(ms(p99), "p99-ms")
-	b.ReportMetric(0, "ns/op")
-	if p99 > 500*time.Millisecond {
-		b.Errorf("p99 exit-notification latency %v exceeds 500 ms", p99)
-	}
 }

@@ -94,6 +94,10 @@ func (t *Tools) progressLoop(ctx context.Context, stop <-chan struct{}, sess *se
 		keepAlive.Reset(progressKeepAlive)
 	}
 	changed := sess.Changed()
+	// Output that arrived between the spawn and this loop's first look would otherwise wait for the keep-alive.
+	if info := sess.Info(); info.TotalChars > 0 && info.Status == "running" {
+		send()
+	}
 	for {
 		select {
 		case <-stop:
