@@ -4,7 +4,9 @@ package integration_test
 //
 //	go test ./integration_test/ -run '^$' -bench . -benchtime 20x
 import (
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"io"
+	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -45,23 +47,40 @@ func BenchmarkSpawnBaseline(b *testing.B) {
 	b.ReportMetric(ms(median(d)), "spawn-median-ms")
 }
 
-// BenchmarkExecEcho measures an exec `echo hi` round trip over stdio (SDK client, one server) against the spawn
-// baseline, interleaved in the same loop.
+// BenchmarkExecEcho measures an exec `echo hi` round trip over stdio against the spawn baseline, interleaved in
+// the same loop. The server is driven by a bare SDK client (CommandTransport): the harness's stdout tap, schema
+// validation and descendant walker would otherwise be measured too.
 func BenchmarkExecEcho(b *testing.B) {
-	s := StartServer(b, Options{})
+	cmd := exec.Command(binPath)
+	cmd.Dir = b.TempDir()
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "EXECMCP_LOG_LEVEL=warn"}
+	client := mcp.NewClient(&mcp.Implementation{Name: "execmcp-bench", Version: "1.0.0"}, nil)
+	sess, err := client.Connect(b.Context(), &mcp.CommandTransport{Command: cmd}, &mcp.ClientSessionOptions{ProtocolVersion: legacyProtocol})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sess.Close()
+	params := &mcp.CallToolParams{Name: "exec", Arguments: map[string]any{"command": "echo hi"}}
+	call := func() time.Duration {
+		start := time.Now()
+		r, err := sess.CallTool(b.Context(), params)
+		d := time.Since(start)
+		if err != nil || r.IsError || len(r.Content) == 0 {
+			b.Fatalf("exec echo hi: %v %v", r, err)
+		}
+		if tc, ok := r.Content[0].(*mcp.TextContent); !ok || tc.Text != "hi" {
+			b.Fatalf("exec echo hi: %v", r.Content[0])
+		}
+		return d
+	}
 	for i := 0; i < 3; i++ { // warm up
-		s.Exec(`echo hi`)
+		call()
 		spawnEcho(b)
 	}
 	var execD, spawnD []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		r := s.Exec(`echo hi`)
-		execD = append(execD, time.Since(start))
-		if r.Text != "hi" {
-			b.Fatalf("exec echo hi: %s", r)
-		}
+		execD = append(execD, call())
 		spawnD = append(spawnD, spawnEcho(b))
 	}
 	b.StopTimer()
