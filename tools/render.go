@@ -33,11 +33,19 @@ type result struct {
 	isError bool
 }
 
+// maxErrorChars bounds an error text: messages quote what the caller sent (a parameter name, a session id, a
+// host value), and a 10 MB argument must not come back as a 10 MB error (output.md §8: every result <= 1 MiB).
+const maxErrorChars = 4096
+
+func boundError(msg string) string { return output.TruncateMiddle(msg, maxErrorChars) }
+
 func execError(msg string) result {
+	msg = boundError(msg)
 	return result{text: msg, details: map[string]any{"status": "error", "tool": "exec", "error": msg}, isError: true}
 }
 
 func processError(msg string) result {
+	msg = boundError(msg)
 	return result{text: msg, details: map[string]any{"status": "failed", "error": msg}, isError: true}
 }
 
