@@ -114,7 +114,8 @@ func (h *harness) rpc(ctx context.Context, method string, params any) (result ma
 
 func TestResourceReads(t *testing.T) {
 	h := newHarness(t, nil)
-	r := h.exec(M{"command": "printf 'one\\ntwo\\n'", "background": true})
+	// The sleep keeps the exit out of the exec result's own envelope, which would carry the event.
+	r := h.exec(M{"command": "sleep 0.2; printf 'one\\ntwo\\n'", "background": true})
 	id := details(r)["sessionId"].(string)
 	if _, ok := h.sess.next(t, "notifications/message", 5*time.Second); !ok {
 		t.Fatal("no exit")
