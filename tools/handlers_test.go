@@ -370,7 +370,8 @@ func TestExecBackgroundAndPoll(t *testing.T) {
 
 func TestSystemEventsInResults(t *testing.T) {
 	h := newHarness(t, nil)
-	r := h.exec(M{"command": "echo hi", "background": true})
+	// The sleeps keep each exit out of the exec call's own result, which would carry the event.
+	r := h.exec(M{"command": "sleep 0.2; echo hi", "background": true})
 	id := details(r)["sessionId"].(string)
 	if _, ok := h.sess.next(t, "notifications/message", 5*time.Second); !ok {
 		t.Fatal("no exit notification")
@@ -387,7 +388,7 @@ func TestSystemEventsInResults(t *testing.T) {
 		t.Fatal("event delivered twice")
 	}
 	// Events ride on error results too.
-	h.exec(M{"command": "exit 4", "background": true})
+	h.exec(M{"command": "sleep 0.2; exit 4", "background": true})
 	if _, ok := h.sess.next(t, "notifications/message", 5*time.Second); !ok {
 		t.Fatal("no exit notification for exit 4")
 	}
