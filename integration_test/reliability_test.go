@@ -466,7 +466,7 @@ func TestReliabilityFlood(t *testing.T) {
 			}
 		}
 	}()
-	var listLat, quietLat, execLat, floodPollLat latencies
+	var listLat, quietLat, execLat, floodPollLat, pingLat, sleepLat latencies
 	wg.Add(1)
 	go func() { // prober: list, poll of a quiet session, exec echo
 		defer wg.Done()
@@ -486,6 +486,19 @@ func TestReliabilityFlood(t *testing.T) {
 			} else {
 				execLat.add(d)
 			}
+			// Baselines on the same loaded machine: an MCP ping (the transport, no tool), and how late a 1 ms
+			// sleep of this test process wakes up (CPU scheduling).
+			pctx, pcancel := context.WithTimeout(context.Background(), 60*time.Second)
+			t0 := time.Now()
+			if err := s.Sess.Ping(pctx, nil); err != nil {
+				t.Errorf("ping during the flood: %v", err)
+			} else {
+				pingLat.add(time.Since(t0))
+			}
+			pcancel()
+			t0 = time.Now()
+			time.Sleep(time.Millisecond)
+			sleepLat.add(time.Since(t0) - time.Millisecond)
 			time.Sleep(50 * time.Millisecond)
 		}
 	}()
@@ -571,6 +584,8 @@ func TestReliabilityFlood(t *testing.T) {
 	t.Logf("process list during the flood: %s", latSummary(listLat.get()))
 	t.Logf("poll (timeout 0) of a quiet session during the flood: %s", latSummary(quietLat.get()))
 	t.Logf("exec echo during the flood: %s", latSummary(execLat.get()))
+	t.Logf("baseline: MCP ping during the flood: %s", latSummary(pingLat.get()))
+	t.Logf("baseline: oversleep of a 1 ms sleep in the test process during the flood: %s", latSummary(sleepLat.get()))
 	if rssMax.Load() > 200<<10 {
 		t.Errorf("server VmRSS reached %d kB during the flood, want below 200 MB", rssMax.Load())
 	}
@@ -687,7 +702,7 @@ func badCalls() []badCall {
 		pro("process/action-number", `{"action":5}`, typ("action", "a string")),
 		pro("process/action-unknown", `{"action":"explode"}`, invalidAction),
 		pro("process/action-invalid-UTF-8", "{\"action\":\"\xffpoll\"}", invalidAction),
-		pro("process/action-10MB", `{"action":`+jstr(big10M)+`}`, invalidAction),
+		{name: "process/action-10MB", tool: "process", args: `{"action":` + jstr(big10M) + `}`, want: invalidAction, http: 413},
 		pro("process/sessionId-missing", `{"action":"poll"}`, "sessionId is required for this action."),
 		pro("process/sessionId-number", `{"action":"poll","sessionId":5}`, typ("sessionId", "a string")),
 		pro("process/sessionId-unknown", `{"action":"poll","sessionId":"no-such-session"}`, "No session found for no-such-session"),
@@ -708,7 +723,8 @@ func badCalls() []badCall {
 		pro("process/hex-object", `{"action":"send-keys","sessionId":"{ID}","hex":{}}`, typ("hex", "an array of strings")),
 		pro("process/keys-4097-items", `{"action":"send-keys","sessionId":"{ID}","keys":`+string(keys4097)+`}`, "keys has too many items (4097; limit 4096)."),
 		pro("process/send-keys-nothing", `{"action":"send-keys","sessionId":"{ID}"}`, "No key data provided."),
-		pro("process/literal-10MB", `{"action":"send-keys","sessionId":"{ID}","literal":`+jstr(big10M)+`}`, "Key data is too long (10485760 bytes; limit 1048576)."),
+		{name: "process/literal-10MB", tool: "process", args: `{"action":"send-keys","sessionId":"{ID}","literal":` + jstr(big10M) + `}`,
+			want: "Key data is too long (10485760 bytes; limit 1048576).", http: 413},
 		pro("process/text-number", `{"action":"paste","sessionId":"{ID}","text":5}`, typ("text", "a string")),
 		pro("process/paste-empty-raw", `{"action":"paste","sessionId":"{ID}","text":"","bracketed":false}`, "No paste text provided."),
 		pro("process/bracketed-word", `{"action":"paste","sessionId":"{ID}","text":"x","bracketed":"sometimes"}`, typ("bracketed", "a boolean")),
