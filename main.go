@@ -284,6 +284,25 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 	return serveStdio(t, cfg, logger, stdin, stdout)
 }
 
+// closeTools terminates every process group (Tools.Close, bounded by the kill grace + 5 s) and returns status;
+// a signal arriving meanwhile kills every group at once and makes the exit status 1.
+func closeTools(t *tools.Tools, cfg config, logger *slog.Logger, sigs <-chan os.Signal, status int) int {
+	closeCtx, closeCancel := context.WithTimeout(context.Background(), cfg.KillGrace+5*time.Second)
+	defer closeCancel()
+	closed := make(chan error, 1)
+	go func() { closed <- t.Close(closeCtx) }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			logger.Warn("shutdown incomplete", "err", err)
+		}
+		return status
+	case <-sigs:
+		t.KillAll()
+		return 1
+	}
+}
+
 // serveStdio serves MCP on stdin/stdout until stdin ends or a signal arrives, then shuts down
 // (registry.md §9): stop reading, let in-flight handlers see cancellation, terminate every process group.
 // A second signal during shutdown kills every group at once and exits 1.
@@ -321,20 +340,7 @@ func serveStdio(t *tools.Tools, cfg config, logger *slog.Logger, stdin io.Reader
 	}
 	cancel()
 
-	closeCtx, closeCancel := context.WithTimeout(context.Background(), cfg.KillGrace+5*time.Second)
-	defer closeCancel()
-	closed := make(chan error, 1)
-	go func() { closed <- t.Close(closeCtx) }()
-	select {
-	case err := <-closed:
-		if err != nil {
-			logger.Warn("shutdown incomplete", "err", err)
-		}
-		return 0
-	case <-sigs:
-		t.KillAll()
-		return 1
-	}
+	return closeTools(t, cfg, logger, sigs, 0)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -709,20 +715,7 @@ func serveHTTP(t *tools.Tools, cfg config, logger *slog.Logger, stderr io.Writer
 		return 1
 	}
 
-	closeCtx, closeCancel := context.WithTimeout(context.Background(), cfg.KillGrace+5*time.Second)
-	defer closeCancel()
-	closed := make(chan error, 1)
-	go func() { closed <- t.Close(closeCtx) }()
-	select {
-	case err := <-closed:
-		if err != nil {
-			logger.Warn("shutdown incomplete", "err", err)
-		}
-		return status
-	case <-sigs:
-		t.KillAll()
-		return 1
-	}
+	return closeTools(t, cfg, logger, sigs, status)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
