@@ -324,15 +324,15 @@ type Server struct {
 	exitCode int // valid after exited is closed; -1 when killed by a signal
 	exitSig  syscall.Signal
 
-	mu        sync.Mutex
-	pgids     map[int]string
-	desc      map[int]uint64 // pid -> start time
-	survivors map[int]bool
-	schemas   map[string]*jsonschema.Resolved
-	stopped   bool
-	raw       *RawClient
-	stopWalk  chan struct{}
-	walkDone  chan struct{}
+	mu         sync.Mutex
+	pgids      map[int]string
+	desc       map[int]uint64 // pid -> start time
+	survivors  map[int]bool
+	outSchemas schemaCache
+	stopped    bool
+	raw        *RawClient
+	stopWalk   chan struct{}
+	walkDone   chan struct{}
 }
 
 func baseEnv(home string, noHome bool) []string {
@@ -934,50 +934,55 @@ func (s *Server) Proc(action string, pairs ...any) *Result {
 
 // observe validates a result against the tool's output schema and records process groups.
 func (s *Server) observe(tool string, r *Result) {
+	s.outSchemas.observe(s.t, s.Sess, s.TrackPG, tool, r)
+}
+
+// schemaCache holds the output schemas a client listed, resolved on first use.
+type schemaCache struct {
+	once    sync.Once
+	schemas map[string]*jsonschema.Resolved
+}
+
+// observe validates a result against the tool's output schema (tools/list through sess, once) and records the
+// process group of a running exec result with track.
+func (c *schemaCache) observe(t testing.TB, sess *mcp.ClientSession, track func(int, string), tool string, r *Result) {
 	if r.Str("status") == "running" && tool == "exec" {
 		if pid := r.Int("pid"); pid > 1 {
-			s.TrackPG(pid, "session "+r.Str("sessionId"))
+			track(pid, "session "+r.Str("sessionId"))
 		}
 	}
-	if rs := s.schema(tool); rs != nil {
+	c.once.Do(func() { c.schemas = listSchemas(t, sess) })
+	if rs := c.schemas[tool]; rs != nil {
 		if r.SC == nil {
-			s.t.Errorf("%s result without structuredContent: %s", tool, r)
+			t.Errorf("%s result without structuredContent: %s", tool, r)
 		} else if err := rs.Validate(r.SC); err != nil {
-			s.t.Errorf("%s result does not validate against its output schema: %v\nresult: %s", tool, err, r)
+			t.Errorf("%s result does not validate against its output schema: %v\nresult: %s", tool, err, r)
 		}
 	}
 }
 
-func (s *Server) schema(tool string) *jsonschema.Resolved {
-	s.mu.Lock()
-	if s.schemas != nil {
-		defer s.mu.Unlock()
-		return s.schemas[tool]
-	}
-	s.mu.Unlock()
+// listSchemas resolves the output schemas of the tools sess lists.
+func listSchemas(t testing.TB, sess *mcp.ClientSession) map[string]*jsonschema.Resolved {
 	m := map[string]*jsonschema.Resolved{}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	lt, err := s.Sess.ListTools(ctx, nil)
+	lt, err := sess.ListTools(ctx, nil)
 	if err != nil {
-		s.t.Errorf("tools/list: %v", err)
-	} else {
-		for _, tl := range lt.Tools {
-			if tl.OutputSchema == nil {
-				continue
-			}
-			rs, err := resolveSchema(tl.OutputSchema)
-			if err != nil {
-				s.t.Errorf("output schema of %s: %v", tl.Name, err)
-				continue
-			}
-			m[tl.Name] = rs
-		}
+		t.Errorf("tools/list: %v", err)
+		return m
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.schemas = m
-	return m[tool]
+	for _, tl := range lt.Tools {
+		if tl.OutputSchema == nil {
+			continue
+		}
+		rs, err := resolveSchema(tl.OutputSchema)
+		if err != nil {
+			t.Errorf("output schema of %s: %v", tl.Name, err)
+			continue
+		}
+		m[tl.Name] = rs
+	}
+	return m
 }
 
 func resolveSchema(v any) (*jsonschema.Resolved, error) {

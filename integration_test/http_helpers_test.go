@@ -28,7 +28,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -326,9 +325,9 @@ type HClient struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu      sync.Mutex
-	schemas map[string]*jsonschema.Resolved
-	closed  bool
+	mu         sync.Mutex
+	outSchemas schemaCache
+	closed     bool
 }
 
 // newTapClient returns an http.Client with a tap.
@@ -615,50 +614,7 @@ func (c *HClient) Subscribe(uri string) {
 }
 
 func (c *HClient) observe(tool string, r *Result) {
-	if tool == "exec" && r.Str("status") == "running" {
-		if pid := r.Int("pid"); pid > 1 {
-			c.srv.TrackPG(pid, "session "+r.Str("sessionId"))
-		}
-	}
-	if rs := c.schema(tool); rs != nil {
-		if r.SC == nil {
-			c.t.Errorf("%s result without structuredContent: %s", tool, r)
-		} else if err := rs.Validate(r.SC); err != nil {
-			c.t.Errorf("%s result does not validate against its output schema: %v\nresult: %s", tool, err, r)
-		}
-	}
-}
-
-func (c *HClient) schema(tool string) *jsonschema.Resolved {
-	c.mu.Lock()
-	if c.schemas != nil {
-		defer c.mu.Unlock()
-		return c.schemas[tool]
-	}
-	c.mu.Unlock()
-	m := map[string]*jsonschema.Resolved{}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	lt, err := c.Sess.ListTools(ctx, nil)
-	if err != nil {
-		c.t.Errorf("tools/list: %v", err)
-	} else {
-		for _, tl := range lt.Tools {
-			if tl.OutputSchema == nil {
-				continue
-			}
-			rs, err := resolveSchema(tl.OutputSchema)
-			if err != nil {
-				c.t.Errorf("output schema of %s: %v", tl.Name, err)
-				continue
-			}
-			m[tl.Name] = rs
-		}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.schemas = m
-	return m[tool]
+	c.outSchemas.observe(c.t, c.Sess, c.srv.TrackPG, tool, r)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
