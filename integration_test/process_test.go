@@ -22,7 +22,7 @@ func TestB15IncrementalPoll(t *testing.T) {
 	}
 	r = s.Proc("poll", "sessionId", id, "timeout", 3000)
 	if r.Text == "b\n\nProcess still running." {
-		// The exit was not observed within the 100 ms burst window after b arrived (a loaded machine); the next
+		// The exit was not observed within the burst's quiet gap after b arrived (a loaded machine); the next
 		// poll must then report the exit without repeating b.
 		t.Logf("second poll saw b before the exit was observed: %s", r)
 		r = s.Proc("poll", "sessionId", id, "timeout", 3000)

@@ -446,8 +446,8 @@ func BenchmarkSessions1000(b *testing.B) {
 // BenchmarkPollWakeup: a poll with timeout 5000 waits on a quiet background session; another goroutine writes a
 // line that the session echoes; the figure is the time from the write call's return to the poll's return (nothing
 // subtracted). Baseline: the round trip of a poll that does not wait (timeout 0) in the same run.
-//   - running: `while read l; do echo "$l"; done` keeps running, so the poll also waits out the spec's 100 ms
-//     burst-gathering window (process.md §5.1).
+//   - running: `while read l; do echo "$l"; done` keeps running, so the poll returns when the burst has been quiet
+//     for 2 ms (sessions.burstQuiet; process.md §5.1 allows up to 100 ms of gathering).
 //   - exit: `read l; echo "$l"` exits after its echo; the finalization ends the gathering window early.
 func BenchmarkPollWakeup(b *testing.B) {
 	for _, mode := range []string{"running", "exit"} {

@@ -271,7 +271,16 @@ func (r *Registry) Poll(ctx context.Context, scope, id string, wait time.Duratio
 	return res, nil
 }
 
-// waitOutput blocks until new output (then up to 100 ms more to gather the burst), finalization, the wait
+// A waiting poll that saw new output keeps gathering while the burst goes on: until the output has been quiet
+// for burstQuiet, and never more than burstMax after the first output (process.md §5.1 allows "at most 100 ms").
+// A lone line or a REPL's answer thus wakes the poll within a few milliseconds, while a program printing steadily
+// still comes back in 100 ms batches instead of one poll per write.
+const (
+	burstQuiet = 2 * time.Millisecond
+	burstMax   = 100 * time.Millisecond
+)
+
+// waitOutput blocks until new output (then until the burst is over, see burstQuiet), finalization, the wait
 // limit or the end of ctx, whichever comes first.
 func (s *Session) waitOutput(ctx context.Context, changed <-chan struct{}, wait time.Duration) {
 	deadline := time.NewTimer(wait)
@@ -285,13 +294,26 @@ func (s *Session) waitOutput(ctx context.Context, changed <-chan struct{}, wait 
 	case <-ctx.Done():
 		return
 	}
-	gather := time.NewTimer(100 * time.Millisecond)
+	gather := time.NewTimer(burstMax)
 	defer gather.Stop()
-	select {
-	case <-gather.C:
-	case <-s.done:
-	case <-deadline.C:
-	case <-ctx.Done():
+	quiet := time.NewTimer(burstQuiet)
+	defer quiet.Stop()
+	for {
+		changed = s.Changed()
+		select {
+		case <-changed:
+			quiet.Reset(burstQuiet)
+		case <-quiet.C:
+			return
+		case <-gather.C:
+			return
+		case <-s.done:
+			return
+		case <-deadline.C:
+			return
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
