@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sort"
 	"sync"
 	"syscall"
@@ -52,6 +53,9 @@ type Options struct {
 	// OnOutput is called after output was appended to a backgrounded session, outside all locks, from the
 	// session's reader goroutine (so at most once per read). It must not block. Nil means no callback.
 	OnOutput func(scope, id string)
+	// IngestWorkers is how many session readers may decode and record output at the same time; 0 means
+	// GOMAXPROCS-1, at least 1. See Registry.ingest.
+	IngestWorkers int
 }
 
 // Registry holds the sessions of every scope.
@@ -69,6 +73,13 @@ type Registry struct {
 	// grown counts running sessions with an enlarged stdout pipe: pipe memory counts against a per-user limit
 	// (fs.pipe-user-pages-soft) past which every new pipe of the user shrinks, so only a few are enlarged.
 	grown int
+
+	// ingest is a semaphore held by a reader while it reads and records one chunk. A flooding command never
+	// lets its reader block, so without it a handful of floods keep every P of the runtime busy and an MCP
+	// request waits behind them in the run queue (10 x yes on 2 cores: ping 43 ms, process list 131 ms median).
+	// Leaving one P to everything else keeps control calls responsive; the floods meanwhile block on full pipes,
+	// which also leaves the CPU to the server instead of to writers whose output is mostly dropped.
+	ingest chan struct{}
 
 	wg   sync.WaitGroup
 	quit chan struct{}
@@ -103,6 +114,9 @@ func New(opts Options) *Registry {
 	if opts.MaxFinishedChars <= 0 {
 		opts.MaxFinishedChars = 2000000
 	}
+	if opts.IngestWorkers <= 0 {
+		opts.IngestWorkers = max(1, runtime.GOMAXPROCS(0)-1)
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -120,6 +134,7 @@ func New(opts Options) *Registry {
 		finished:   map[string]*Session{},
 		ledger:     map[int]string{},
 		escalating: map[int]*time.Timer{},
+		ingest:     make(chan struct{}, opts.IngestWorkers),
 		quit:       make(chan struct{}),
 	}
 }

@@ -40,8 +40,10 @@ func (p ptySource) run(s *Session) {
 	for {
 		n, err := p.f.Read(buf)
 		if n > 0 {
+			s.r.ingest <- struct{}{}
 			clean, events := san.Sanitize(dec.Decode(buf[:n]))
 			s.appendOutput(output.Stdout, clean, events)
+			<-s.r.ingest
 		}
 		if err != nil {
 			break
@@ -90,11 +92,13 @@ func (p *pipeSource) run(s *Session) {
 			// A full read means more is probably waiting: keep reading this stream until the pipe is empty,
 			// which saves a poll per read in a flood.
 			for {
+				s.r.ingest <- struct{}{} // see Registry.ingest
 				n, err := unix.Read(p.fds[i], buf)
 				if n > 0 {
 					clean, events := san[i].Sanitize(dec[i].Decode(buf[:n]))
 					s.appendOutput(streams[i], clean, events)
 				}
+				<-s.r.ingest
 				if errors.Is(err, syscall.EINTR) {
 					continue
 				}
