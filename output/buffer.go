@@ -36,19 +36,21 @@ type Buffer struct {
 	truncated      bool
 }
 
+// chunk is one pending chunk: data[start:end] of its stream's queue, chars chars.
 type chunk struct {
-	seq   uint64
-	text  string
-	chars int
-	// backing is the byte size of the allocation text points into, so that a head cut can release a large
-	// allocation it would otherwise keep alive.
-	backing int
+	seq        uint64
+	start, end int
+	chars      int
 }
 
+// chunkQueue is the pending FIFO of one stream. Its text lives in data, which the queue owns, so that an append
+// copies only into memory that is reused until the next drain: the caller's bytes may be a read buffer.
+// data[:items[head].start] is dead and reclaimed when data would otherwise grow.
 type chunkQueue struct {
 	items []chunk
 	head  int
 	chars int
+	data  []byte
 }
 
 // Drained is the result of one drain of the pending list.
@@ -89,29 +91,51 @@ func streamIndex(s Stream) int {
 // Append adds one chunk of sanitised text of stream s (output.md §3). Empty text is ignored so that a read
 // that sanitised to nothing creates no chunk. Invalid UTF-8 (never produced by Decoder) is replaced per byte
 // by U+FFFD first, because the char accounting requires that chunks concatenate to valid text.
-func (b *Buffer) Append(s Stream, text string) {
-	if text == "" {
+func (b *Buffer) Append(s Stream, text string) { b.AppendBytes(s, []byte(text)) }
+
+// AppendBytes is Append for bytes the Buffer does not keep: it copies what it retains, so p may be reused as
+// soon as it returns.
+func (b *Buffer) AppendBytes(s Stream, p []byte) {
+	if len(p) == 0 {
 		return
 	}
 	if b.maxChars == 0 {
 		b.normalize()
 	}
-	if !utf8.ValidString(text) {
+	if !utf8.Valid(p) {
 		var d Decoder
-		text = d.Decode([]byte(text)) + d.Flush()
+		p = append(d.DecodeBytes(p), d.Flush()...)
 	}
-	n := countChars(text)
+	n := countChars(p)
 	b.total += n
-	b.push(streamIndex(s), text, n)
-	b.appendAggregated(text, n)
+	b.push(streamIndex(s), p, n)
+	b.appendAggregated(p, n)
 }
 
-func (b *Buffer) push(si int, text string, n int) {
+func (b *Buffer) push(si int, p []byte, n int) {
 	q := &b.pending[si]
 	b.seq++
-	q.items = append(q.items, chunk{seq: b.seq, text: text, chars: n, backing: len(text)})
-	q.chars += n
 	limit := b.pendingCap
+	if n >= limit {
+		// The chunk alone fills the stream's pending cap: every older chunk goes and only the newest limit
+		// chars of this one are kept, so a flood copies no more than the cap per read.
+		if q.chars+n > limit {
+			b.pendingDropped = true
+			b.truncated = true
+		}
+		p = p[dropHeadOffset(p, n, n-limit):]
+		clear(q.items)
+		q.items, q.head = q.items[:0], 0
+		q.data = append(q.data[:0], p...)
+		q.items = append(q.items, chunk{seq: b.seq, start: 0, end: len(q.data), chars: limit})
+		q.chars = limit
+		return
+	}
+	q.reserve(len(p))
+	start := len(q.data)
+	q.data = append(q.data, p...)
+	q.items = append(q.items, chunk{seq: b.seq, start: start, end: len(q.data), chars: n})
+	q.chars += n
 	if q.chars <= limit {
 		return
 	}
@@ -126,12 +150,8 @@ func (b *Buffer) push(si int, text string, n int) {
 	}
 	if excess := q.chars - limit; excess > 0 {
 		c := &q.items[q.head]
-		c.text = c.text[dropHeadOffset(c.text, c.chars, excess):]
+		c.start += dropHeadOffset(q.data[c.start:c.end], c.chars, excess)
 		c.chars -= excess
-		if 2*len(c.text) < c.backing {
-			c.text = strings.Clone(c.text)
-			c.backing = len(c.text)
-		}
 		q.chars = limit
 	}
 	if q.head > 0 && 2*q.head >= len(q.items) {
@@ -142,8 +162,33 @@ func (b *Buffer) push(si int, text string, n int) {
 	}
 }
 
+// reserve makes room for extra bytes at the end of data, as Buffer.reserve does for the aggregated buffer.
+func (q *chunkQueue) reserve(extra int) {
+	if len(q.data)+extra <= cap(q.data) {
+		return
+	}
+	dead := len(q.data)
+	if q.head < len(q.items) {
+		dead = q.items[q.head].start
+	}
+	live := len(q.data) - dead
+	need := live + extra
+	if dead > 0 && need <= cap(q.data)/2 {
+		copy(q.data, q.data[dead:])
+		q.data = q.data[:live]
+	} else {
+		nb := make([]byte, live, max(2*need, 512))
+		copy(nb, q.data[dead:])
+		q.data = nb
+	}
+	for i := q.head; i < len(q.items); i++ {
+		q.items[i].start -= dead
+		q.items[i].end -= dead
+	}
+}
+
 // appendAggregated appends text (n chars) and drops the oldest chars beyond maxChars.
-func (b *Buffer) appendAggregated(text string, n int) {
+func (b *Buffer) appendAggregated(text []byte, n int) {
 	if n >= b.maxChars {
 		// The chunk alone fills the buffer: everything retained so far and the head of the chunk go.
 		drop := b.aggChars + n - b.maxChars
@@ -204,25 +249,25 @@ func (b *Buffer) Drain() Drained {
 	}
 	switch {
 	case len(a) == 1 && len(c) == 0:
-		d.Text = a[0].text
+		d.Text = string(q0.data[a[0].start:a[0].end])
 	case len(a) == 0 && len(c) == 1:
-		d.Text = c[0].text
+		d.Text = string(q1.data[c[0].start:c[0].end])
 	case d.Chunks > 0:
 		size := 0
 		for _, x := range a {
-			size += len(x.text)
+			size += x.end - x.start
 		}
 		for _, x := range c {
-			size += len(x.text)
+			size += x.end - x.start
 		}
 		var sb strings.Builder
 		sb.Grow(size)
 		for len(a) > 0 || len(c) > 0 {
 			if len(c) == 0 || (len(a) > 0 && a[0].seq < c[0].seq) {
-				sb.WriteString(a[0].text)
+				sb.Write(q0.data[a[0].start:a[0].end])
 				a = a[1:]
 			} else {
-				sb.WriteString(c[0].text)
+				sb.Write(q1.data[c[0].start:c[0].end])
 				c = c[1:]
 			}
 		}
@@ -245,6 +290,8 @@ func (q *chunkQueue) reset() {
 	}
 	q.head = 0
 	q.chars = 0
+	// The text is released: an idle session keeps no pending memory, and a flood allocates once per drain.
+	q.data = nil
 }
 
 // Aggregated returns the retained aggregated output (the newest maxChars chars), untrimmed.

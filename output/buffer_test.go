@@ -214,6 +214,9 @@ func TestBufferBounded(t *testing.T) {
 	if cap(b.agg) > 16*1000 {
 		t.Errorf("aggregated capacity %d", cap(b.agg))
 	}
+	if c := cap(b.pending[0].data); c > 2*4*100 {
+		t.Errorf("pending text capacity %d after a 1 MiB chunk, want the cap's worth", c)
+	}
 	for i := range 100000 {
 		b.Append(Stream(i%2), "z")
 	}
@@ -221,10 +224,9 @@ func TestBufferBounded(t *testing.T) {
 		if len(q.items) > 2*100 || q.chars > 100 {
 			t.Errorf("pending queue %d items, %d chars", len(q.items), q.chars)
 		}
-		for _, c := range q.items {
-			if c.backing > 4*100*2 {
-				t.Errorf("chunk keeps %d bytes alive", c.backing)
-			}
+		// Live text is at most 100 chars of at most 4 bytes; reserve keeps at most twice live plus one chunk.
+		if cap(q.data) > 2*(4*100+4*100) {
+			t.Errorf("pending text capacity %d", cap(q.data))
 		}
 	}
 	if cap(b.agg) > 16*1000 {

@@ -13,14 +13,21 @@ import (
 type Decoder struct {
 	held  [utf8.UTFMax - 1]byte
 	nheld int
+	// scratch backs the results of DecodeBytes that cannot be a view of the input; reused by the next call.
+	scratch []byte
 }
 
 // Decode returns the text of p, preceded by the completion of any sequence held from the previous call. The
 // result is exactly what decoding the concatenation of all inputs so far would give (Go's per-byte
 // utf8.DecodeRune semantics: each byte that cannot start or continue a valid sequence becomes one U+FFFD),
 // except that a trailing incomplete sequence is held for the next call or for Flush.
-func (d *Decoder) Decode(p []byte) string {
-	var sb strings.Builder
+func (d *Decoder) Decode(p []byte) string { return string(d.DecodeBytes(p)) }
+
+// DecodeBytes is Decode without an allocation: the result is a view of p when p needs no change (the common
+// case), else of the Decoder's scratch buffer. It is valid until the next call or until p is modified, so the
+// caller must copy what it keeps. Readers use it so that a flood of output costs no garbage.
+func (d *Decoder) DecodeBytes(p []byte) []byte {
+	out := d.scratch[:0]
 	if d.nheld > 0 {
 		// Only the boundary needs the held bytes: join them with just enough of p to decide the first rune.
 		var tmp [utf8.UTFMax]byte
@@ -29,40 +36,40 @@ func (d *Decoder) Decode(p []byte) string {
 		if !utf8.FullRune(tmp[:n]) {
 			// p was too short to complete the sequence and did not break it either.
 			d.nheld = copy(d.held[:], tmp[:n])
-			return ""
+			return nil
 		}
-		sb.Grow(len(p) + utf8.UTFMax)
 		r, size := utf8.DecodeRune(tmp[:n])
 		if r != utf8.RuneError || size > 1 {
-			sb.WriteRune(r)
+			out = utf8.AppendRune(out, r)
 			p = p[size-d.nheld:]
 		} else {
 			// The held prefix turned out invalid. In the concatenation its lead byte is one U+FFFD and its
 			// remaining bytes are continuation bytes, each of which is one U+FFFD as a start byte; p is then
 			// decoded from its first byte, exactly as decoding the concatenation would.
 			for range d.nheld {
-				sb.WriteRune(utf8.RuneError)
+				out = utf8.AppendRune(out, utf8.RuneError)
 			}
 		}
 		d.nheld = 0
 	}
-	// Most reads are valid UTF-8, possibly ending inside a char: one copy, no per-rune work.
+	// Most reads are valid UTF-8, possibly ending inside a char: no per-rune work, and no copy at all when
+	// nothing was held.
 	if end := len(p) - incompleteTail(p); utf8.Valid(p[:end]) {
 		d.nheld = copy(d.held[:], p[end:])
-		if sb.Len() == 0 {
-			return string(p[:end])
+		if len(out) == 0 {
+			return p[:end]
 		}
-		sb.Write(p[:end])
-		return sb.String()
+		out = append(out, p[:end]...)
+		d.scratch = out
+		return out
 	}
-	sb.Grow(len(p))
 	i := 0
 	for i < len(p) {
 		start := i
 		for i < len(p) && p[i] < utf8.RuneSelf {
 			i++
 		}
-		sb.Write(p[start:i])
+		out = append(out, p[start:i]...)
 		if i == len(p) {
 			break
 		}
@@ -72,13 +79,14 @@ func (d *Decoder) Decode(p []byte) string {
 		}
 		r, size := utf8.DecodeRune(p[i:])
 		if r == utf8.RuneError && size == 1 {
-			sb.WriteRune(utf8.RuneError)
+			out = utf8.AppendRune(out, utf8.RuneError)
 		} else {
-			sb.Write(p[i : i+size])
+			out = append(out, p[i:i+size]...)
 		}
 		i += size
 	}
-	return sb.String()
+	d.scratch = out
+	return out
 }
 
 // Flush ends the stream: each byte still held becomes one U+FFFD, matching what utf8.DecodeRune gives for a

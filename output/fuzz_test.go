@@ -63,6 +63,32 @@ func FuzzDecodeSanitize(f *testing.F) {
 			t.Fatalf("split %q by %v: %q %v, unsplit %q %v", data, cuts, got, split.evs, wantText, wantEvs)
 		}
 
+		// The same reads through the allocation-free APIs, as the session reader uses them: one read buffer
+		// reused for every read, and every result clobbered once consumed, so that any view the decoder or the
+		// sanitiser kept into either would show.
+		var bd Decoder
+		var bs Sanitizer
+		var got []byte
+		var evs []Event
+		buf := make([]byte, len(data)+1)
+		for _, part := range splitAt(data, cuts) {
+			n := copy(buf, part)
+			clean, e := bs.SanitizeBytes(bd.DecodeBytes(buf[:n]))
+			got = append(got, clean...)
+			evs = append(evs, e...)
+			for i := range clean {
+				clean[i] = 0x1b
+			}
+			for i := range buf {
+				buf[i] = 0xff
+			}
+		}
+		tailClean, e := bs.Sanitize(bd.Flush())
+		got, evs = append(got, tailClean...), append(evs, e...)
+		if string(got) != wantText || !slices.Equal(evs, wantEvs) {
+			t.Fatalf("byte APIs %q by %v: %q %v, unsplit %q %v", data, cuts, got, evs, wantText, wantEvs)
+		}
+
 		if !utf8.ValidString(wantText) {
 			t.Fatalf("invalid UTF-8 out: %q", wantText)
 		}
@@ -165,7 +191,16 @@ func FuzzBuffer(f *testing.F) {
 			n := min(int(op>>1)%40, len(ops))
 			text := string(ops[:n])
 			ops = ops[n:]
-			b.Append(Stream(s), text)
+			if op&0x80 != 0 {
+				// The Buffer must copy what it keeps: the caller's bytes are clobbered right after.
+				p := []byte(text)
+				b.AppendBytes(Stream(s), p)
+				for i := range p {
+					p[i] = '!'
+				}
+			} else {
+				b.Append(Stream(s), text)
+			}
 			if text != "" {
 				var d Decoder
 				m.append(s, d.Decode([]byte(text))+d.Flush())

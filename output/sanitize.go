@@ -2,7 +2,6 @@ package output
 
 import (
 	"bytes"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -52,6 +51,8 @@ type Sanitizer struct {
 	n int
 	// csi holds the collected CSI chars, all ASCII, for inspecting the final byte.
 	csi [csiMax]byte
+	// scratch backs the results of SanitizeBytes that differ from the input; reused by the next call.
+	scratch []byte
 }
 
 // Sanitize returns text without escape sequences and unwanted controls, and the terminal requests found in it
@@ -63,15 +64,31 @@ func (s *Sanitizer) Sanitize(text string) (clean string, events []Event) {
 	if s.state == stGround && groundEnd(text, 0) == len(text) {
 		return text, nil
 	}
-	var sb strings.Builder
-	sb.Grow(len(text))
+	out, events := sanitize(s, text, make([]byte, 0, len(text)))
+	return string(out), events
+}
+
+// SanitizeBytes is Sanitize without an allocation: the result is text itself when nothing is removed, else a
+// view of the Sanitizer's scratch buffer, valid until the next call.
+func (s *Sanitizer) SanitizeBytes(text []byte) (clean []byte, events []Event) {
+	if s.state == stGround && groundEnd(text, 0) == len(text) {
+		return text, nil
+	}
+	out, events := sanitize(s, text, s.scratch[:0])
+	s.scratch = out
+	return out, events
+}
+
+// sanitize appends the kept bytes of text to out.
+func sanitize[T string | []byte](s *Sanitizer, text T, out []byte) ([]byte, []Event) {
+	var events []Event
 	i := 0
 	for i < len(text) {
 		if s.state == stGround {
 			// Ground only cares about bytes below 0x20; every byte of a multi-byte char is >= 0x80.
 			start := i
 			i = groundEnd(text, i)
-			sb.WriteString(text[start:i])
+			out = append(out, text[start:i]...)
 			if i == len(text) {
 				break
 			}
@@ -83,12 +100,25 @@ func (s *Sanitizer) Sanitize(text string) (clean string, events []Event) {
 		}
 		r, size := rune(text[i]), 1
 		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(text[i:])
+			r, size = decodeRune(text[i:])
 		}
-		events = s.step(r, text[i:i+size], &sb, events)
+		var keep bool
+		if events, keep = s.step(r, events); keep {
+			out = append(out, text[i:i+size]...)
+		}
 		i += size
 	}
-	return sb.String(), events
+	return out, events
+}
+
+func decodeRune[T string | []byte](text T) (rune, int) {
+	switch v := any(text).(type) {
+	case string:
+		return utf8.DecodeRuneInString(v)
+	case []byte:
+		return utf8.DecodeRune(v)
+	}
+	panic("unreachable")
 }
 
 // Reset discards a partial sequence at the end of a stream, so that nothing of it leaks into a later use.
@@ -101,19 +131,20 @@ func keptInGround(c byte) bool {
 	return c >= 0x20 || c == '\t' || c == '\n' || c == '\r'
 }
 
-// ground processes one char in state ground; raw is its bytes in the input.
-func (s *Sanitizer) ground(r rune, raw string, sb *strings.Builder) {
+// ground processes one char in state ground and reports whether it is kept.
+func (s *Sanitizer) ground(r rune) bool {
 	switch {
 	case r == esc:
 		s.state = stEscape
+		return false
 	case r < 0x20 && r != '\t' && r != '\n' && r != '\r':
-		// dropped
+		return false
 	default:
-		sb.WriteString(raw)
+		return true
 	}
 }
 
-func (s *Sanitizer) escape(r rune, raw string, sb *strings.Builder) {
+func (s *Sanitizer) escape(r rune) bool {
 	switch {
 	case r == '[':
 		s.state, s.n = stCSI, 0
@@ -127,14 +158,16 @@ func (s *Sanitizer) escape(r rune, raw string, sb *strings.Builder) {
 		// The first ESC is dropped; the new one starts a sequence.
 	default:
 		s.state = stGround
-		s.ground(r, raw, sb)
+		return s.ground(r)
 	}
+	return false
 }
 
-func (s *Sanitizer) step(r rune, raw string, sb *strings.Builder, events []Event) []Event {
+// step processes one char outside ground and reports whether it is kept.
+func (s *Sanitizer) step(r rune, events []Event) ([]Event, bool) {
 	switch s.state {
 	case stEscape:
-		s.escape(r, raw, sb)
+		return events, s.escape(r)
 	case stEscInter:
 		switch {
 		case r >= 0x20 && r <= 0x2f && s.n < escInterMax:
@@ -144,7 +177,7 @@ func (s *Sanitizer) step(r rune, raw string, sb *strings.Builder, events []Event
 		default:
 			// Abort, including a 17th intermediate: at most 16 are consumed, so it is processed in ground.
 			s.state = stGround
-			s.ground(r, raw, sb)
+			return events, s.ground(r)
 		}
 	case stCSI:
 		switch {
@@ -163,7 +196,7 @@ func (s *Sanitizer) step(r rune, raw string, sb *strings.Builder, events []Event
 			s.state = stEscape
 		default:
 			s.state = stGround
-			s.ground(r, raw, sb)
+			return events, s.ground(r)
 		}
 	case stString:
 		switch r {
@@ -182,10 +215,10 @@ func (s *Sanitizer) step(r rune, raw string, sb *strings.Builder, events []Event
 			s.state = stGround
 		} else {
 			s.state = stEscape
-			s.escape(r, raw, sb)
+			return events, s.escape(r)
 		}
 	}
-	return events
+	return events, false
 }
 
 // inspect looks at a completed CSI sequence for the requests the session must act on.

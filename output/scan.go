@@ -19,7 +19,7 @@ func load8[T ~string | ~[]byte](s T, i int) uint64 {
 
 // groundEnd returns the index of the first byte at or after i that ground does not simply keep (a C0
 // control other than TAB, LF or CR, ESC included), or len(s).
-func groundEnd(s string, i int) int {
+func groundEnd[T ~string | ~[]byte](s T, i int) int {
 	for i+8 <= len(s) {
 		x := load8(s, i)
 		// Exact test for "some byte < 0x20": bytes >= 0x80 have their top bit set in x and are masked out.
@@ -51,7 +51,7 @@ func contBytes(x uint64) int {
 
 // countChars returns the number of chars of valid UTF-8 s: its bytes minus its continuation bytes, counted a
 // word at a time. utf8.RuneCountInString costs a branch per byte.
-func countChars(s string) int {
+func countChars[T ~string | ~[]byte](s T) int {
 	cont := 0
 	i := 0
 	for ; i+8 <= len(s); i += 8 {

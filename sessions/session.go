@@ -121,11 +121,13 @@ func (s *Session) supervise() {
 	}()
 }
 
-func (s *Session) appendOutput(stream output.Stream, text string, events []output.Event) {
+// appendOutput records one read. text is only valid during the call (a view of the reader's buffers): the
+// Buffer copies what it keeps, so a flood produces no garbage per read.
+func (s *Session) appendOutput(stream output.Stream, text []byte, events []output.Event) {
 	dsr := 0
 	s.mu.Lock()
-	if text != "" {
-		s.buf.Append(stream, text)
+	if len(text) > 0 {
+		s.buf.AppendBytes(stream, text)
 		s.sawOutput = true
 	}
 	for _, ev := range events {
@@ -144,11 +146,11 @@ func (s *Session) appendOutput(stream output.Stream, text string, events []outpu
 			}
 		}
 	}
-	if text != "" || len(events) > 0 {
+	if len(text) > 0 || len(events) > 0 {
 		close(s.changed)
 		s.changed = make(chan struct{})
 	}
-	notify := text != "" && s.backgrounded && !s.removed && s.r.opts.OnOutput != nil
+	notify := len(text) > 0 && s.backgrounded && !s.removed && s.r.opts.OnOutput != nil
 	s.mu.Unlock()
 	if notify {
 		s.r.opts.OnOutput(s.scope, s.id)

@@ -41,7 +41,7 @@ func (p ptySource) run(s *Session) {
 		n, err := p.f.Read(buf)
 		if n > 0 {
 			s.r.ingest <- struct{}{}
-			clean, events := san.Sanitize(dec.Decode(buf[:n]))
+			clean, events := san.SanitizeBytes(dec.DecodeBytes(buf[:n]))
 			s.appendOutput(output.Stdout, clean, events)
 			<-s.r.ingest
 		}
@@ -95,7 +95,7 @@ func (p *pipeSource) run(s *Session) {
 				s.r.ingest <- struct{}{} // see Registry.ingest
 				n, err := unix.Read(p.fds[i], buf)
 				if n > 0 {
-					clean, events := san[i].Sanitize(dec[i].Decode(buf[:n]))
+					clean, events := san[i].SanitizeBytes(dec[i].DecodeBytes(buf[:n]))
 					s.appendOutput(streams[i], clean, events)
 				}
 				<-s.r.ingest
@@ -133,7 +133,7 @@ func (p *pipeSource) close() {
 func (s *Session) flushStream(stream output.Stream, dec *output.Decoder, san *output.Sanitizer) {
 	if tail := dec.Flush(); tail != "" {
 		clean, _ := san.Sanitize(tail)
-		s.appendOutput(stream, clean, nil)
+		s.appendOutput(stream, []byte(clean), nil)
 	}
 	san.Reset()
 }
