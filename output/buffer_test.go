@@ -1,6 +1,7 @@
 package output
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"testing"
@@ -231,5 +232,36 @@ func TestBufferBounded(t *testing.T) {
 	}
 	if cap(b.agg) > 16*1000 {
 		t.Errorf("aggregated capacity %d", cap(b.agg))
+	}
+}
+
+// A flood must not produce garbage per read: once the caps are reached, decoding, sanitising and recording a
+// read allocate nothing (the session reader relies on this to keep its RSS flat, benchmarks.md).
+func TestReadPathAllocationFree(t *testing.T) {
+	tests := []struct {
+		name string
+		read []byte
+	}{
+		{"ascii", bytes.Repeat([]byte("y\n"), 16<<10)},
+		{"utf-8 split across reads", append(bytes.Repeat([]byte("é"), 16<<10-1), 0xc3)},
+		{"escapes", bytes.Repeat([]byte("\x1b[31mred\x1b[0m\n"), 2<<10)},
+		{"invalid bytes", bytes.Repeat([]byte("a\xff"), 16<<10)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var dec Decoder
+			var san Sanitizer
+			b := NewBuffer(DefaultMaxChars, DefaultPendingChars)
+			read := func() {
+				clean, _ := san.SanitizeBytes(dec.DecodeBytes(tt.read))
+				b.AppendBytes(Stdout, clean)
+			}
+			for range 10 { // reach the caps and grow every buffer to its steady size
+				read()
+			}
+			if n := testing.AllocsPerRun(100, read); n != 0 {
+				t.Errorf("%v allocations per read, want 0", n)
+			}
+		})
 	}
 }
