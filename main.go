@@ -25,11 +25,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode"
@@ -105,6 +107,9 @@ type config struct {
 
 	StdioWorkers int
 
+	// StatsInterval is the period of the resource-use log line (EXECMCP_STATS_INTERVAL_MS); 0 means none.
+	StatsInterval time.Duration
+
 	Shell string // exec.md §9 shell selection from SHELL/PATH
 }
 
@@ -132,6 +137,8 @@ const (
 	maxOrphanGrace                   = time.Hour
 	defaultStdioWorkers              = 32
 	minStdioWorkers, maxStdioWorkers = 5, 100
+	minStatsIntervalMs               = 1000
+	maxStatsIntervalMs               = 3600000
 )
 
 var (
@@ -278,10 +285,39 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 		fmt.Fprintf(stderr, "execmcp: %v\n", err)
 		return 1
 	}
+	if cfg.StatsInterval > 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		var stats sync.WaitGroup
+		stats.Go(func() { logStats(ctx, logger, cfg.StatsInterval) })
+		defer stats.Wait()
+		defer cancel()
+	}
 	if cfg.Listen != "" {
 		return serveHTTP(t, cfg, logger, stderr)
 	}
 	return serveStdio(t, cfg, logger, stdin, stdout)
+}
+
+// logStats logs the server's own resource use every interval until ctx ends, so that an operator (or the soak
+// test, which has no other view of the goroutine count) can see a leak without attaching a profiler.
+func logStats(ctx context.Context, logger *slog.Logger, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fds := -1 // unknown where /proc is missing
+		if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
+			fds = len(ents)
+		}
+		logger.Info("stats", "goroutines", runtime.NumGoroutine(), "heapInuseBytes", ms.HeapInuse,
+			"sysBytes", ms.Sys, "fds", fds)
+	}
 }
 
 // closeTools terminates every process group (Tools.Close, bounded by the kill grace + 5 s) and returns status;
@@ -755,6 +791,7 @@ type envVars struct {
 	OrphanGrace              string `env:"EXECMCP_ORPHAN_GRACE"`
 	LogLevel                 string `env:"EXECMCP_LOG_LEVEL"`
 	StdioWorkers             string `env:"EXECMCP_STDIO_WORKERS"`
+	StatsIntervalMs          string `env:"EXECMCP_STATS_INTERVAL_MS"`
 
 	// Not settings, but read by the server (mcp.md §3.2 last paragraph).
 	Shell string `env:"SHELL"`
@@ -1025,6 +1062,7 @@ func loadConfig(listen, configPath string, environ []string, getwd func() (strin
 	}
 	l.errs = append(l.errs, logErrs...) // EXECMCP_LOG_LEVEL keeps its place in the table order
 	eWorkers := l.envInt("EXECMCP_STDIO_WORKERS", ev.StdioWorkers)
+	eStats := l.envInt("EXECMCP_STATS_INTERVAL_MS", ev.StatsIntervalMs)
 
 	// The config file: a flag wins over its variable; empty counts as unset.
 	listenName := "--listen"
@@ -1094,6 +1132,9 @@ func loadConfig(listen, configPath string, environ []string, getwd func() (strin
 		}
 	}
 	cfg.StdioWorkers = int(l.pickInt(defaultStdioWorkers, minStdioWorkers, maxStdioWorkers, eWorkers))
+	if eStats.set && eStats.v > 0 { // 0 or less: no stats line
+		cfg.StatsInterval = time.Duration(l.pickInt(0, minStatsIntervalMs, maxStatsIntervalMs, eStats)) * time.Millisecond
+	}
 	cfg.Shell = selectShell(ev.Shell, ev.Path)
 
 	if s := first(fc.cwd, eCwd); s.set {

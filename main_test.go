@@ -258,6 +258,9 @@ func TestEnvValues(t *testing.T) {
 		{"EXECMCP_LOG_LEVEL=debug", func(c config) bool { return c.LogLevel == slog.LevelDebug }},
 		{"EXECMCP_LOG_LEVEL=error", func(c config) bool { return c.LogLevel == slog.LevelError }},
 		{"EXECMCP_STDIO_WORKERS=7", func(c config) bool { return c.StdioWorkers == 7 }},
+		{"EXECMCP_STATS_INTERVAL_MS=10000", func(c config) bool { return c.StatsInterval == 10*time.Second }},
+		{"EXECMCP_STATS_INTERVAL_MS=0", func(c config) bool { return c.StatsInterval == 0 }},
+		{"EXECMCP_STATS_INTERVAL_MS=-5", func(c config) bool { return c.StatsInterval == 0 }},
 		// An empty variable counts as unset.
 		{"PI_BASH_YIELD_MS=", func(c config) bool { return c.YieldMs == 10000 }},
 		{"EXECMCP_SECURITY=", func(c config) bool { return c.Security == "full" }},
@@ -348,6 +351,7 @@ func TestEnvErrors(t *testing.T) {
 		{"EXECMCP_LOG_LEVEL=verbose", `invalid value for EXECMCP_LOG_LEVEL: "verbose" is not one of debug, info, warn, error`},
 		{"EXECMCP_LOG_LEVEL=INFO", `invalid value for EXECMCP_LOG_LEVEL: "INFO" is not one of debug, info, warn, error`},
 		{"EXECMCP_STDIO_WORKERS=many", `invalid value for EXECMCP_STDIO_WORKERS: "many" is not an integer`},
+		{"EXECMCP_STATS_INTERVAL_MS=10s", `invalid value for EXECMCP_STATS_INTERVAL_MS: "10s" is not an integer`},
 		{"EXECMCP_ALLOWLIST=git,bin/tool", `tools.exec.allowlist: "bin/tool" must be an executable name or an absolute path glob`},
 		{"EXECMCP_ALLOWLIST=/usr/bin/[", `tools.exec.allowlist: "/usr/bin/[" is not a valid path glob (syntax error in pattern)`},
 		{"EXECMCP_HOST=sandbox", `tools.exec.host is "sandbox" but tools.exec.sandbox is "none"`},
@@ -548,6 +552,8 @@ func TestClamps(t *testing.T) {
 			check: func(c config) bool { return c.StdioWorkers == 5 }},
 		{environ: []string{"EXECMCP_STDIO_WORKERS=1000"}, warn: `name=EXECMCP_STDIO_WORKERS value=1000 used=100`,
 			check: func(c config) bool { return c.StdioWorkers == 100 }},
+		{environ: []string{"EXECMCP_STATS_INTERVAL_MS=10"}, warn: `name=EXECMCP_STATS_INTERVAL_MS value=10 used=1000`,
+			check: func(c config) bool { return c.StatsInterval == time.Second }},
 		// Config numbers are clamped under their dotted path.
 		{config: `{"tools":{"exec":{"backgroundMs":0}}}`, warn: `name=tools.exec.backgroundMs value=0 used=10`,
 			check: func(c config) bool { return c.YieldMs == 10 }},
@@ -1502,4 +1508,30 @@ func liveMembers(pgid int) []int {
 		}
 	}
 	return out
+}
+
+// The stats line appears every interval while the server runs, and its goroutine stops with the server.
+func TestStatsLog(t *testing.T) {
+	stderr := &syncBuffer{}
+	var stdout bytes.Buffer
+	stdinR, stdinW := io.Pipe()
+	exited := make(chan int, 1)
+	environ := append(os.Environ(), "EXECMCP_STATS_INTERVAL_MS=1000")
+	go func() { exited <- realMain(nil, environ, stdinR, &stdout, stderr) }()
+	re := regexp.MustCompile(`level=INFO msg=stats goroutines=\d+ heapInuseBytes=\d+ sysBytes=\d+ fds=\d+\n`)
+	for deadline := time.Now().Add(10 * time.Second); len(re.FindAllString(stderr.String(), -1)) < 2; {
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than two stats lines after 10 s: %q", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stdinW.Close()
+	select {
+	case code := <-exited:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit after stdin EOF")
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -1018,29 +1019,44 @@ func TestReliabilitySoak(t *testing.T) {
 	if err != nil || d <= 0 {
 		t.Skip("set EXECMCP_SOAK=<duration> (e.g. 30m) to run the soak")
 	}
-	hs := StartHTTPServer(t, HTTPOptions{Env: relEnv})
+	// The server logs its goroutine count every second (EXECMCP_STATS_INTERVAL_MS): nothing outside the process
+	// can observe it; a sample takes the newest line.
+	hs := StartHTTPServer(t, HTTPOptions{Env: append(slices.Clone(relEnv), "EXECMCP_STATS_INTERVAL_MS=1000")})
 	pid := hs.Pid()
 	type sample struct {
 		at             time.Duration
 		rssKB, threads int64
 		fds            int
+		goroutines     int
+	}
+	statsLine := regexp.MustCompile(`msg=stats goroutines=(\d+) `)
+	goroutines := func() int {
+		m := statsLine.FindAllStringSubmatch(hs.Stderr(), -1)
+		if len(m) == 0 {
+			return -1
+		}
+		n, _ := strconv.Atoi(m[len(m)-1][1])
+		return n
 	}
 	var samples []sample
 	var mu sync.Mutex
 	t0 := time.Now()
 	take := func() {
-		s := sample{at: time.Since(t0).Round(time.Second), rssKB: procStatusKB(pid, "VmRSS"), threads: procStatusKB(pid, "Threads"), fds: fdCount(pid)}
+		s := sample{at: time.Since(t0).Round(time.Second), rssKB: procStatusKB(pid, "VmRSS"), threads: procStatusKB(pid, "Threads"), fds: fdCount(pid), goroutines: goroutines()}
 		mu.Lock()
 		samples = append(samples, s)
 		mu.Unlock()
 	}
+	time.Sleep(1500 * time.Millisecond) // the first stats line
 	take()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var ops, errs atomic.Int64
 	var wg sync.WaitGroup
+	var clients []*HClient
 	for w := 0; w < 8; w++ {
 		c := hs.Connect(t, ClientOpts{})
+		clients = append(clients, c)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -1110,9 +1126,15 @@ loop:
 	wg.Wait()
 	time.Sleep(time.Duration(relKillGraceMs)*time.Millisecond + 3*time.Second) // the last kills settle
 	take()
+	// Every client leaves (DELETE): what the server keeps afterwards is what it would leak.
+	for _, c := range clients {
+		c.Close()
+	}
+	time.Sleep(3 * time.Second) // a stats line after the last DELETE
+	take()
 	var b strings.Builder
 	for _, s := range samples {
-		fmt.Fprintf(&b, "%8v rss=%6d kB threads=%3d fds=%4d\n", s.at, s.rssKB, s.threads, s.fds)
+		fmt.Fprintf(&b, "%8v rss=%6d kB threads=%3d fds=%4d goroutines=%5d\n", s.at, s.rssKB, s.threads, s.fds, s.goroutines)
 	}
 	t.Logf("soak of %v, 8 clients, %d calls (%d errors):\n%s", d, ops.Load(), errs.Load(), b.String())
 	if len(samples) < 6 {
@@ -1130,7 +1152,15 @@ loop:
 		if s.threads > ref.threads+16 {
 			t.Errorf("threads grew from %d (at %v) to %d (at %v)", ref.threads, ref.at, s.threads, s.at)
 		}
+		if s.goroutines < 0 || s.goroutines > ref.goroutines*3/2+64 {
+			t.Errorf("goroutines grew from %d (at %v) to %d (at %v)", ref.goroutines, ref.at, s.goroutines, s.at)
+		}
+	}
+	if first, final := samples[0], samples[len(samples)-1]; final.goroutines > first.goroutines+16 || final.fds > first.fds+16 {
+		t.Errorf("after the clients left: %d goroutines and %d descriptors, at the start %d and %d",
+			final.goroutines, final.fds, first.goroutines, first.fds)
 	}
 	final := samples[len(samples)-1]
-	t.Logf("soak: RSS %d -> %d kB, threads %d -> %d, fds %d -> %d (first after warm-up -> final)", ref.rssKB, final.rssKB, ref.threads, final.threads, ref.fds, final.fds)
+	t.Logf("soak: RSS %d -> %d kB, threads %d -> %d, fds %d -> %d, goroutines %d -> %d (first after warm-up -> final)",
+		ref.rssKB, final.rssKB, ref.threads, final.threads, ref.fds, final.fds, ref.goroutines, final.goroutines)
 }
