@@ -2,6 +2,8 @@ package sessions
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,4 +56,56 @@ func TestIngestWorkersBound(t *testing.T) {
 			t.Logf("at most %d readers at once with IngestWorkers=%d", most.Load(), workers)
 		})
 	}
+}
+
+// A PTY reader waiting to deliver a cursor-position reply (up to 1000 ms when the program does not read its
+// input) must not hold the ingest semaphore meanwhile: another session's output keeps being recorded at once.
+func TestIngestNotHeldDuringDSRReply(t *testing.T) {
+	r := newTestRegistry(t, Options{KillGrace: time.Second, IngestWorkers: 1})
+	// The probe never reads its input: once a blocked write fills the terminal's input queue, every reply waits
+	// out its 1000 ms limit. It asks every 50 ms, so its reader always has a query to answer.
+	probe, _, err := r.Start(ptySpec(`stty -icanon -echo; printf 'ready\n'; while :; do printf '\033[6n'; sleep 0.05; done`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitOutput(t, probe, "ready", 10*time.Second)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_, _ = r.Write(t.Context(), "test", probe.ID(), make([]byte, 1<<20), false) // times out after 10 s
+	})
+	time.Sleep(500 * time.Millisecond) // the input queue is full and replies have started to wait
+
+	spec := shSpec(`for i in 1 2 3 4 5 6 7 8 9 10; do date +%s%N; sleep 0.2; done`)
+	spec.Background = true
+	clock, _, err := r.Start(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var worst time.Duration
+	lines := 0
+	for lines < 10 {
+		res, err := r.Poll(t.Context(), "test", clock.ID(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		for _, l := range strings.Fields(res.Output) {
+			ns, err := strconv.ParseInt(l, 10, 64)
+			if err != nil {
+				t.Fatalf("clock output %q", res.Output)
+			}
+			worst = max(worst, now.Sub(time.Unix(0, ns)))
+			lines++
+		}
+		if res.Finished && lines < 10 {
+			t.Fatalf("clock finished after %d lines", lines)
+		}
+	}
+	// Each reply that blocks takes 1000 ms; a semaphore held during it would delay a line by up to that long.
+	if worst > 600*time.Millisecond {
+		t.Errorf("a line of the other session was recorded %v after it was printed, want well under the 1000 ms a DSR reply may wait", worst)
+	}
+	t.Logf("worst recording delay of the other session: %v", worst)
+	r.KillAll()
+	wg.Wait()
 }

@@ -121,10 +121,11 @@ func (s *Session) supervise() {
 	}()
 }
 
-// appendOutput records one read. text is only valid during the call (a view of the reader's buffers): the
-// Buffer copies what it keeps, so a flood produces no garbage per read.
-func (s *Session) appendOutput(stream output.Stream, text []byte, events []output.Event) {
-	dsr := 0
+// appendOutput records one read and returns how many cursor-position queries it held (PTY sessions only); the
+// caller answers them with replyDSR once it no longer holds the ingest semaphore, since a reply may wait up to
+// dsrLimit for the terminal. text is only valid during the call (a view of the reader's buffers): the Buffer
+// copies what it keeps, so a flood produces no garbage per read.
+func (s *Session) appendOutput(stream output.Stream, text []byte, events []output.Event) (dsr int) {
 	s.mu.Lock()
 	if len(text) > 0 {
 		s.buf.AppendBytes(stream, text)
@@ -155,10 +156,7 @@ func (s *Session) appendOutput(stream output.Stream, text []byte, events []outpu
 	if notify {
 		s.r.opts.OnOutput(s.scope, s.id)
 	}
-	// Programs that probe the terminal wait for a cursor-position report; answer each query.
-	for range dsr {
-		s.replyDSR()
-	}
+	return dsr
 }
 
 // replyDSR writes one cursor-position report, serialised with process input. The 1000 ms bound covers the wait

@@ -40,10 +40,14 @@ func (p ptySource) run(s *Session) {
 	for {
 		n, err := p.f.Read(buf)
 		if n > 0 {
-			s.r.ingest <- struct{}{}
+			s.r.ingest <- struct{}{} // see Registry.ingest
 			clean, events := san.SanitizeBytes(dec.DecodeBytes(buf[:n]))
-			s.appendOutput(output.Stdout, clean, events)
+			dsr := s.appendOutput(output.Stdout, clean, events)
 			<-s.r.ingest
+			// Programs that probe the terminal wait for a cursor-position report; answer each query.
+			for range dsr {
+				s.replyDSR()
+			}
 		}
 		if err != nil {
 			break
