@@ -14,6 +14,9 @@ import (
 // readSize is the most one read takes from a descriptor (exec.md §11).
 const readSize = 32 * 1024
 
+// maxBurstReads bounds the consecutive full reads of one stream between two polls (1 MiB).
+const maxBurstReads = 32
+
 // source is where a session's output comes from. One goroutine runs run; the waiter calls stop when the drain
 // grace ends and close after run returned.
 type source interface {
@@ -94,8 +97,9 @@ func (p *pipeSource) run(s *Session) {
 				continue
 			}
 			// A full read means more is probably waiting: keep reading this stream until the pipe is empty,
-			// which saves a poll per read in a flood.
-			for {
+			// which saves a poll per read in a flood, but return to poll after maxBurstReads so that a writer
+			// faster than the reader can neither starve the other stream nor hide a stop request.
+			for reads := 1; ; reads++ {
 				s.r.ingest <- struct{}{} // see Registry.ingest
 				n, err := unix.Read(p.fds[i], buf)
 				if n > 0 {
@@ -110,7 +114,7 @@ func (p *pipeSource) run(s *Session) {
 					pfd[i].Fd = -1 // poll ignores negative descriptors
 					open--
 				}
-				if n < len(buf) {
+				if n < len(buf) || reads == maxBurstReads {
 					break
 				}
 			}
