@@ -49,28 +49,15 @@ func selfCPU() float64 {
 func BenchmarkExecEchoHTTP(b *testing.B) {
 	hs := StartHTTPServer(b, HTTPOptions{})
 	c := hs.Connect(b, ClientOpts{})
-	for i := 0; i < 3; i++ {
-		c.Exec(`echo hi`)
-		spawnEcho(b)
-	}
-	var execD, spawnD []time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	echoAgainstSpawn(b, func() time.Duration {
 		start := time.Now()
 		r := c.Exec(`echo hi`)
-		execD = append(execD, time.Since(start))
+		d := time.Since(start)
 		if r.Text != "hi" {
 			b.Fatalf("exec echo hi over HTTP: %s", r)
 		}
-		spawnD = append(spawnD, spawnEcho(b))
-	}
-	b.StopTimer()
-	me, msp := median(execD), median(spawnD)
-	b.ReportMetric(ms(me), "exec-median-ms")
-	b.ReportMetric(ms(pctl(execD, 99)), "exec-p99-ms")
-	b.ReportMetric(ms(msp), "spawn-median-ms")
-	b.ReportMetric(float64(me)/float64(msp), "x-vs-spawn")
-	b.ReportMetric(0, "ns/op")
+		return d
+	})
 }
 
 const gigPipeline = `head -c 1000000000 /dev/zero | tr '\0' a`
