@@ -230,6 +230,18 @@ func (t *tap) feed(b []byte) {
 
 func (t *tap) record(line []byte) {
 	line = bytes.TrimSuffix(line, []byte("\r"))
+	m, bad, ok := parseMessage(line, time.Now())
+	if !ok {
+		t.bad = append(t.bad, bad)
+		return
+	}
+	t.msgs = append(t.msgs, m)
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+// parseMessage decodes one JSON-RPC message seen at at; when it is not one, bad is its start, for the report.
+func parseMessage(raw []byte, at time.Time) (m message, bad string, ok bool) {
 	var w struct {
 		JSONRPC string          `json:"jsonrpc"`
 		ID      json.RawMessage `json:"id"`
@@ -238,22 +250,19 @@ func (t *tap) record(line []byte) {
 		Result  json.RawMessage `json:"result"`
 		Error   json.RawMessage `json:"error"`
 	}
-	if err := json.Unmarshal(line, &w); err != nil || w.JSONRPC != "2.0" {
-		s := string(line)
+	if err := json.Unmarshal(raw, &w); err != nil || w.JSONRPC != "2.0" {
+		s := string(raw)
 		if len(s) > 300 {
 			s = s[:300] + "..."
 		}
-		t.bad = append(t.bad, s)
-		return
+		return message{}, s, false
 	}
-	m := message{At: time.Now(), Size: len(line), Raw: append(json.RawMessage(nil), line...), Method: w.Method,
+	m = message{At: at, Size: len(raw), Raw: append(json.RawMessage(nil), raw...), Method: w.Method,
 		Params: w.Params, Result: w.Result, Error: w.Error}
 	if len(w.ID) > 0 && string(w.ID) != "null" {
 		m.ID = string(w.ID)
 	}
-	t.msgs = append(t.msgs, m)
-	close(t.changed)
-	t.changed = make(chan struct{})
+	return m, "", true
 }
 
 // snapshot returns the messages seen so far and a channel closed at the next message.
@@ -307,6 +316,7 @@ type Options struct {
 
 // Server is one running execmcp process.
 type Server struct {
+	calls
 	t    testing.TB
 	Dir  string // the server's working directory (symlinks resolved)
 	Home string
@@ -367,6 +377,7 @@ func startServerIn(t testing.TB, dir, home string, o Options) *Server {
 	s := &Server{t: t, Dir: dir, Home: home, pgids: map[int]string{}, desc: map[int]uint64{},
 		survivors: map[int]bool{}, exited: make(chan struct{}), stderr: &lockedBuffer{},
 		stopWalk: make(chan struct{}), walkDone: make(chan struct{})}
+	s.calls = calls{t: t, call: s.Call}
 	s.Env = append(baseEnv(home, o.NoHome), o.Env...)
 	if o.Config != "" {
 		p := filepath.Join(dir, "execmcp-config.json")
@@ -916,20 +927,27 @@ func (s *Server) Call(tool string, args map[string]any) *Result {
 	return r
 }
 
+// calls are the tool-call helpers that the stdio Server and the HTTP HClient share, built on the transport's own
+// Call (which validates every result and fails the test on a protocol error).
+type calls struct {
+	t    testing.TB
+	call func(tool string, args map[string]any) *Result
+}
+
 // Exec calls exec with command and extra key/value pairs.
-func (s *Server) Exec(command string, pairs ...any) *Result {
-	s.t.Helper()
+func (c calls) Exec(command string, pairs ...any) *Result {
+	c.t.Helper()
 	args := kv(pairs...)
 	args["command"] = command
-	return s.Call("exec", args)
+	return c.call("exec", args)
 }
 
 // Proc calls process with action and extra key/value pairs.
-func (s *Server) Proc(action string, pairs ...any) *Result {
-	s.t.Helper()
+func (c calls) Proc(action string, pairs ...any) *Result {
+	c.t.Helper()
 	args := kv(pairs...)
 	args["action"] = action
-	return s.Call("process", args)
+	return c.call("process", args)
 }
 
 // observe validates a result against the tool's output schema and records process groups.
@@ -1001,29 +1019,28 @@ func resolveSchema(v any) (*jsonschema.Resolved, error) {
 // higher-level helpers
 
 // Background starts command with background:true and returns the session id and pid.
-func (s *Server) Background(command string, pairs ...any) (string, int) {
-	s.t.Helper()
-	pairs = append(pairs, "background", true)
-	r := s.Exec(command, pairs...)
-	return s.mustRunning(r, command)
+func (c calls) Background(command string, pairs ...any) (string, int) {
+	c.t.Helper()
+	r := c.Exec(command, append(pairs, "background", true)...)
+	return c.mustRunning(r, command)
 }
 
-func (s *Server) mustRunning(r *Result, command string) (string, int) {
-	s.t.Helper()
+func (c calls) mustRunning(r *Result, command string) (string, int) {
+	c.t.Helper()
 	if r.IsError || r.Str("status") != "running" {
-		s.t.Fatalf("exec %q: want a running result, got %s", command, r)
+		c.t.Fatalf("exec %q: want a running result, got %s", command, r)
 	}
 	id, pid := r.Str("sessionId"), r.Int("pid")
 	if want := fmt.Sprintf(runningTextFmt, id, pid); !strings.HasPrefix(r.Text, want) {
-		s.t.Errorf("running text = %q, want prefix %q", r.Text, want)
+		c.t.Errorf("running text = %q, want prefix %q", r.Text, want)
 	}
 	return id, pid
 }
 
 // ListEntry returns the list entry of id (nil when absent) and the list result.
-func (s *Server) ListEntry(id string) (map[string]any, *Result) {
-	s.t.Helper()
-	r := s.Proc("list")
+func (c calls) ListEntry(id string) (map[string]any, *Result) {
+	c.t.Helper()
+	r := c.Proc("list")
 	sessions, _ := r.SC["sessions"].([]any)
 	for _, e := range sessions {
 		m, _ := e.(map[string]any)

@@ -144,26 +144,10 @@ func (h *httpTap) record(data []byte, stream string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, it := range items {
-		var w struct {
-			JSONRPC string          `json:"jsonrpc"`
-			ID      json.RawMessage `json:"id"`
-			Method  string          `json:"method"`
-			Params  json.RawMessage `json:"params"`
-			Result  json.RawMessage `json:"result"`
-			Error   json.RawMessage `json:"error"`
-		}
-		if err := json.Unmarshal(it, &w); err != nil || w.JSONRPC != "2.0" {
-			s := string(it)
-			if len(s) > 300 {
-				s = s[:300] + "..."
-			}
-			h.bad = append(h.bad, s)
+		m, bad, ok := parseMessage(it, now)
+		if !ok {
+			h.bad = append(h.bad, bad)
 			continue
-		}
-		m := message{At: now, Size: len(it), Raw: append(json.RawMessage(nil), it...), Method: w.Method,
-			Params: w.Params, Result: w.Result, Error: w.Error}
-		if len(w.ID) > 0 && string(w.ID) != "null" {
-			m.ID = string(w.ID)
 		}
 		h.msgs = append(h.msgs, hmsg{message: m, Stream: stream})
 	}
@@ -315,6 +299,7 @@ type ClientOpts struct {
 
 // HClient is one MCP client over HTTP.
 type HClient struct {
+	calls
 	t      testing.TB
 	srv    *HTTPServer
 	Sess   *mcp.ClientSession
@@ -342,6 +327,7 @@ func (hs *HTTPServer) Dial(t testing.TB, o ClientOpts) (*HClient, error) {
 	t.Helper()
 	httpc, base, tp := newTapClient(o.Token, o.Header)
 	c := &HClient{t: t, srv: hs, Tap: tp, HTTP: httpc, base: base, sse: o.SSE}
+	c.calls = calls{t: t, call: c.Call}
 	// The SSE transport ties its GET stream to the Connect context: use one that lives as long as the client.
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	client := mcp.NewClient(&mcp.Implementation{Name: "execmcp-http-test", Version: "1.0.0"},
@@ -550,50 +536,6 @@ func (c *HClient) Call(tool string, args map[string]any) *Result {
 		c.t.Fatalf("tools/call %s %v over HTTP: %v", tool, args, err)
 	}
 	return r
-}
-
-// Exec calls exec.
-func (c *HClient) Exec(command string, pairs ...any) *Result {
-	c.t.Helper()
-	args := kv(pairs...)
-	args["command"] = command
-	return c.Call("exec", args)
-}
-
-// Proc calls process.
-func (c *HClient) Proc(action string, pairs ...any) *Result {
-	c.t.Helper()
-	args := kv(pairs...)
-	args["action"] = action
-	return c.Call("process", args)
-}
-
-// Background starts a background command and returns its session id and pid.
-func (c *HClient) Background(command string, pairs ...any) (string, int) {
-	c.t.Helper()
-	r := c.Exec(command, append(pairs, "background", true)...)
-	if r.IsError || r.Str("status") != "running" {
-		c.t.Fatalf("exec %q: want a running result, got %s", command, r)
-	}
-	id, pid := r.Str("sessionId"), r.Int("pid")
-	if want := fmt.Sprintf(runningTextFmt, id, pid); !strings.HasPrefix(r.Text, want) {
-		c.t.Errorf("running text = %q, want prefix %q", r.Text, want)
-	}
-	return id, pid
-}
-
-// ListEntry returns the list entry of id (nil when absent).
-func (c *HClient) ListEntry(id string) (map[string]any, *Result) {
-	c.t.Helper()
-	r := c.Proc("list")
-	sessions, _ := r.SC["sessions"].([]any)
-	for _, e := range sessions {
-		m, _ := e.(map[string]any)
-		if m["sessionId"] == id {
-			return m, r
-		}
-	}
-	return nil, r
 }
 
 // ReadResource reads a resource; it returns the error of the read.
