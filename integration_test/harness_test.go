@@ -876,6 +876,23 @@ func kv(pairs ...any) map[string]any {
 	return m
 }
 
+// newResult converts an SDK tool result: its text contents (a placeholder for any other kind) and structured content.
+func newResult(res *mcp.CallToolResult, elapsed time.Duration) *Result {
+	r := &Result{IsError: res.IsError, Elapsed: elapsed}
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			r.Texts = append(r.Texts, tc.Text)
+		} else {
+			r.Texts = append(r.Texts, fmt.Sprintf("<non-text content %T>", c))
+		}
+	}
+	if len(r.Texts) > 0 {
+		r.Text = r.Texts[0]
+	}
+	r.SC = decodeStructured(res.StructuredContent)
+	return r
+}
+
 // CallCtx calls a tool with the SDK client.
 func (s *Server) CallCtx(ctx context.Context, tool string, args map[string]any, progressToken any) (*Result, error) {
 	params := &mcp.CallToolParams{Name: tool, Arguments: args}
@@ -888,18 +905,7 @@ func (s *Server) CallCtx(ctx context.Context, tool string, args map[string]any, 
 	if err != nil {
 		return nil, err
 	}
-	r := &Result{IsError: res.IsError, Elapsed: time.Since(start)}
-	for _, c := range res.Content {
-		if tc, ok := c.(*mcp.TextContent); ok {
-			r.Texts = append(r.Texts, tc.Text)
-		} else {
-			r.Texts = append(r.Texts, fmt.Sprintf("<non-text content %T>", c))
-		}
-	}
-	if len(r.Texts) > 0 {
-		r.Text = r.Texts[0]
-	}
-	r.SC = decodeStructured(res.StructuredContent)
+	r := newResult(res, time.Since(start))
 	// The size of the response line, if exactly one response arrived meanwhile.
 	var n, size int
 	for _, m := range s.Messages()[before:] {

@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -510,18 +509,7 @@ func (c *HClient) CallCtx(ctx context.Context, tool string, args map[string]any)
 	if err != nil {
 		return nil, err
 	}
-	r := &Result{IsError: res.IsError, Elapsed: time.Since(start)}
-	for _, ct := range res.Content {
-		if tc, ok := ct.(*mcp.TextContent); ok {
-			r.Texts = append(r.Texts, tc.Text)
-		} else {
-			r.Texts = append(r.Texts, fmt.Sprintf("<non-text content %T>", ct))
-		}
-	}
-	if len(r.Texts) > 0 {
-		r.Text = r.Texts[0]
-	}
-	r.SC = decodeStructured(res.StructuredContent)
+	r := newResult(res, time.Since(start))
 	c.observe(tool, r)
 	return r, nil
 }

@@ -174,16 +174,7 @@ func (bs *bareServer) call(tool string, args map[string]any) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Result{IsError: res.IsError, SC: decodeStructured(res.StructuredContent)}
-	for _, c := range res.Content {
-		if tc, ok := c.(*mcp.TextContent); ok {
-			r.Texts = append(r.Texts, tc.Text)
-		}
-	}
-	if len(r.Texts) > 0 {
-		r.Text = r.Texts[0]
-	}
-	return r, nil
+	return newResult(res, 0), nil
 }
 
 func (bs *bareServer) stop(tb testing.TB) {
