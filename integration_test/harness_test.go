@@ -1145,37 +1145,48 @@ func (e ExitMessage) Text() string { s, _ := e.Data["text"].(string); return s }
 func (s *Server) ExitMessages(id string) []ExitMessage {
 	var out []ExitMessage
 	for _, m := range s.Notes("notifications/message") {
-		var p struct {
-			Level  string         `json:"level"`
-			Logger string         `json:"logger"`
-			Data   map[string]any `json:"data"`
+		if e, ok := decodeExitMessage(m, id); ok {
+			out = append(out, e)
 		}
-		if json.Unmarshal(m.Params, &p) != nil {
-			continue
-		}
-		if id != "" && p.Data["sessionId"] != id {
-			continue
-		}
-		out = append(out, ExitMessage{At: m.At, Level: p.Level, Logger: p.Logger, Data: p.Data})
 	}
 	return out
 }
 
-// WaitExitMessages waits until at least n exit messages for id arrived (false on timeout).
+// decodeExitMessage decodes a notifications/message; ok is false when it is not one of session id ("" = any).
+func decodeExitMessage(m message, id string) (ExitMessage, bool) {
+	var p struct {
+		Level  string         `json:"level"`
+		Logger string         `json:"logger"`
+		Data   map[string]any `json:"data"`
+	}
+	if json.Unmarshal(m.Params, &p) != nil || id != "" && p.Data["sessionId"] != id {
+		return ExitMessage{}, false
+	}
+	return ExitMessage{At: m.At, Level: p.Level, Logger: p.Logger, Data: p.Data}, true
+}
+
+// WaitExitMessages waits until at least n exit messages for id arrived (fewer on timeout).
 func (s *Server) WaitExitMessages(id string, n int, d time.Duration) []ExitMessage {
+	var msgs []ExitMessage
+	awaitTap(d, func() <-chan struct{} { _, ch := s.tap.snapshot(); return ch }, func() bool {
+		msgs = s.ExitMessages(id)
+		return len(msgs) >= n
+	})
+	return msgs
+}
+
+// awaitTap evaluates cond, and again each time the tap records a message (changed returns the channel closed at
+// the next one), until cond holds or d has passed.
+func awaitTap(d time.Duration, changed func() <-chan struct{}, cond func() bool) {
 	deadline := time.Now().Add(d)
 	for {
-		msgs := s.ExitMessages(id)
-		if len(msgs) >= n {
-			return msgs
-		}
-		_, ch := s.tap.snapshot()
-		if len(s.ExitMessages(id)) >= n {
-			continue
+		ch := changed()
+		if cond() {
+			return
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			return msgs
+			return
 		}
 		select {
 		case <-ch:

@@ -441,65 +441,38 @@ type HExitMessage struct {
 func (c *HClient) ExitMessages(id string) []HExitMessage {
 	var out []HExitMessage
 	for _, m := range c.Notes("notifications/message") {
-		var p struct {
-			Level  string         `json:"level"`
-			Logger string         `json:"logger"`
-			Data   map[string]any `json:"data"`
+		if e, ok := decodeExitMessage(m.message, id); ok {
+			out = append(out, HExitMessage{e, m.Stream})
 		}
-		if json.Unmarshal(m.Params, &p) != nil {
-			continue
-		}
-		if id != "" && p.Data["sessionId"] != id {
-			continue
-		}
-		out = append(out, HExitMessage{ExitMessage{At: m.At, Level: p.Level, Logger: p.Logger, Data: p.Data}, m.Stream})
 	}
 	return out
 }
 
+func (c *HClient) tapChanged() <-chan struct{} { _, ch := c.Tap.snapshot(); return ch }
+
 // WaitExitMessages waits until at least n exit messages for id arrived.
 func (c *HClient) WaitExitMessages(id string, n int, d time.Duration) []HExitMessage {
-	deadline := time.Now().Add(d)
-	for {
-		_, ch := c.Tap.snapshot()
-		msgs := c.ExitMessages(id)
-		if len(msgs) >= n {
-			return msgs
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return msgs
-		}
-		select {
-		case <-ch:
-		case <-time.After(left):
-		}
-	}
+	var msgs []HExitMessage
+	awaitTap(d, c.tapChanged, func() bool {
+		msgs = c.ExitMessages(id)
+		return len(msgs) >= n
+	})
+	return msgs
 }
 
 // WaitNotes waits until at least n notifications with method satisfy pred.
 func (c *HClient) WaitNotes(method string, n int, d time.Duration, pred func(hmsg) bool) []hmsg {
-	deadline := time.Now().Add(d)
-	for {
-		_, ch := c.Tap.snapshot()
-		var got []hmsg
+	var got []hmsg
+	awaitTap(d, c.tapChanged, func() bool {
+		got = nil
 		for _, m := range c.Notes(method) {
 			if pred == nil || pred(m) {
 				got = append(got, m)
 			}
 		}
-		if len(got) >= n {
-			return got
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return got
-		}
-		select {
-		case <-ch:
-		case <-time.After(left):
-		}
-	}
+		return len(got) >= n
+	})
+	return got
 }
 
 // CallCtx calls a tool.
