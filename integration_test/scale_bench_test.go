@@ -93,18 +93,7 @@ func BenchmarkIngest1GB(b *testing.B) {
 
 		c0 := selfCPU()
 		start = time.Now()
-		cmd := exec.Command("sh", "-c", gigPipeline)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		n, _ := io.Copy(io.Discard, out)
-		if err := cmd.Wait(); err != nil || n != 1000000000 {
-			b.Fatalf("baseline pipeline: %d bytes, %v", n, err)
-		}
+		pipeToDiscard(b, gigPipeline, 1000000000)
 		baseD = append(baseD, time.Since(start))
 		baseCPU += selfCPU() - c0
 	}
