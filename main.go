@@ -462,26 +462,9 @@ func parseTokens(data []byte, shared string) ([]authToken, string) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	kind := func(tok json.Token) string {
-		switch v := tok.(type) {
-		case json.Delim:
-			if v == '[' {
-				return "array"
-			}
-			return "object"
-		case string:
-			return "string"
-		case json.Number:
-			return "number"
-		case bool:
-			return "boolean"
-		default:
-			return "null"
-		}
-	}
 	first, _ := dec.Token()
 	if d, ok := first.(json.Delim); !ok || d != '{' {
-		return nil, "expected an object mapping tokens to agent ids, got " + kind(first)
+		return nil, "expected an object mapping tokens to agent ids, got " + gotText(first)
 	}
 	var tokens []authToken
 	seen := map[string]bool{}
@@ -500,7 +483,7 @@ func parseTokens(data []byte, shared string) ([]authToken, string) {
 		case shared != "" && token == shared:
 			return nil, fmt.Sprintf("entry %d: token is also EXECMCP_AUTH_TOKEN", n)
 		case !isString:
-			return nil, fmt.Sprintf("entry %d: agent id: expected a string, got %s", n, kind(valTok))
+			return nil, fmt.Sprintf("entry %d: agent id: expected a string, got %s", n, gotText(valTok))
 		case !agentIDPattern.MatchString(agent):
 			return nil, fmt.Sprintf("entry %d: agent id %q does not match %s", n, agent, agentIDPattern.String())
 		}
@@ -1212,12 +1195,19 @@ type schemaNode struct {
 	apply    func(path string, v any) string
 }
 
+// gotText names the JSON type of a decoded value (numbers decoded with UseNumber) or of the first token of one,
+// for "expected ..., got <type>" messages.
 func gotText(v any) string {
-	switch v.(type) {
+	switch v := v.(type) {
 	case map[string]any:
 		return "object"
 	case []any:
 		return "array"
+	case json.Delim: // the first token of a value read with json.Decoder.Token
+		if v == '[' {
+			return "array"
+		}
+		return "object"
 	case string:
 		return "string"
 	case json.Number:
