@@ -4,9 +4,10 @@
 //
 // Concurrency contract: a Registry is safe for concurrent use. Map membership changes under the registry
 // lock, per-session state under the session lock, and the lock order is registry, then session. No lock is
-// held while doing I/O, signalling or waiting. The registry owns every goroutine it starts (readers, the
-// waiter of each session, timeout and escalation timers, the sweeper); Close terminates every process group
-// and waits for all of them.
+// held while doing I/O, signalling or waiting; the one exception is the ingest semaphore, which a reader holds
+// across one non-blocking read and the recording of its chunk (never across a blocking wait). The registry
+// owns every goroutine it starts (readers, the waiter of each session, timeout and escalation timers, the
+// sweeper); Close terminates every process group and waits for all of them.
 package sessions
 
 import (
