@@ -10,6 +10,10 @@
 // A Decoder and a Sanitizer belong to the single goroutine that reads one stream; a Buffer is shared by a
 // session's readers and its callers, which must hold the session lock around every method call (including the
 // read-only ones). The pure functions may be called from anywhere.
+//
+// Memory: the *Bytes methods are the allocation-free path a session reader uses. DecodeBytes and SanitizeBytes
+// return views (of their input or of their own scratch buffer) that are valid until the next call; AppendBytes
+// copies what the Buffer retains. Once the caps are reached, a read costs no allocation at all.
 package output
 
 // Stream identifies which output stream a chunk came from. A PTY session has one stream, Stdout.
