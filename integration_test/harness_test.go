@@ -336,6 +336,7 @@ type Server struct {
 
 	mu         sync.Mutex
 	pgids      map[int]string
+	pgLeader   map[int]pgLeader
 	desc       map[int]uint64 // pid -> start time
 	survivors  map[int]bool
 	outSchemas schemaCache
@@ -374,7 +375,7 @@ func StartServer(t testing.TB, o Options) *Server {
 
 func startServerIn(t testing.TB, dir, home string, o Options) *Server {
 	t.Helper()
-	s := &Server{t: t, Dir: dir, Home: home, pgids: map[int]string{}, desc: map[int]uint64{},
+	s := &Server{t: t, Dir: dir, Home: home, pgids: map[int]string{}, pgLeader: map[int]pgLeader{}, desc: map[int]uint64{},
 		survivors: map[int]bool{}, exited: make(chan struct{}), stderr: &lockedBuffer{},
 		stopWalk: make(chan struct{}), walkDone: make(chan struct{})}
 	s.calls = calls{t: t, call: s.Call}
@@ -475,11 +476,50 @@ func (s *Server) TrackPG(pgid int, what string) {
 		s.t.Errorf("refusing to track process group %d (%s)", pgid, what)
 		return
 	}
+	l := pgLeader{known: true}
+	if _, l.start, _, l.known = procStat(pgid); !l.known {
+		l.start = uptimeTicks()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.pgids[pgid]; !ok {
-		s.pgids[pgid] = what
+	// A long run reuses pids: a group id seen again belongs to a newer group, the only one that can still exist.
+	s.pgids[pgid] = what
+	s.pgLeader[pgid] = l
+}
+
+// pgLeader identifies a tracked group by its leader: the leader's start time when the test learnt the group
+// (clock ticks since boot), or, when the leader was already gone, the time of tracking as an upper bound.
+type pgLeader struct {
+	start uint64
+	known bool
+}
+
+// reusedPG reports whether group g is no longer the one the test tracked: a process with pid g exists but is not
+// the tracked leader. Without such a process any member still belongs to the tracked group, because Linux does
+// not hand out a pid that is still some process's group id.
+func (s *Server) reusedPG(g int) bool {
+	_, st, _, ok := procStat(g)
+	if !ok {
+		return false
 	}
+	s.mu.Lock()
+	l := s.pgLeader[g]
+	s.mu.Unlock()
+	if l.known {
+		return st != l.start
+	}
+	return st > l.start
+}
+
+// uptimeTicks is the time since boot in the clock ticks (USER_HZ, 100 on Linux) of /proc/<pid>/stat start times.
+func uptimeTicks() uint64 {
+	b, _ := os.ReadFile("/proc/uptime")
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	sec, _ := strconv.ParseFloat(f[0], 64)
+	return uint64(sec * 100)
 }
 
 // AllowSurvivor excludes a pid from the descendant check.
@@ -765,7 +805,7 @@ func (s *Server) cleanup() {
 	sort.Ints(pgs)
 	deadline := time.Now().Add(10 * time.Second)
 	for _, g := range pgs {
-		if !waitFor(time.Until(deadline), func() bool { return pgGone(g) }) {
+		if !waitFor(time.Until(deadline), func() bool { return pgGone(g) || s.reusedPG(g) }) {
 			t.Errorf("leak: process group %d (%s) still has members %v after the server stopped", g, s.pgids[g], groupMembers(g))
 			syscall.Kill(-g, syscall.SIGKILL)
 		}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -231,5 +232,44 @@ func TestK80OddNumbers(t *testing.T) {
 	defer cancel()
 	if err := s.Sess.Ping(ctx, nil); err != nil {
 		t.Errorf("ping after bad input: %v", err)
+	}
+}
+
+// The harness must recognise a tracked group id that a long run handed to an unrelated process (the 30-minute
+// soak wraps pid_max many times): reporting it as a leak would SIGKILL a stranger's process group.
+func TestHarnessReusedPG(t *testing.T) {
+	stranger := exec.Command("sleep", "30")
+	stranger.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := stranger.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		syscall.Kill(-stranger.Process.Pid, syscall.SIGKILL)
+		stranger.Wait()
+	}()
+	g := stranger.Process.Pid
+	_, start, _, ok := procStat(g)
+	if !ok {
+		t.Fatal("no /proc entry for the stranger")
+	}
+	s := &Server{pgLeader: map[int]pgLeader{}}
+	tests := []struct {
+		name   string
+		leader pgLeader
+		reused bool
+	}{
+		{"the tracked leader itself", pgLeader{start: start, known: true}, false},
+		{"another process with the leader's pid", pgLeader{start: start - 1, known: true}, true},
+		{"leader gone when tracked, this one started later", pgLeader{start: start - 1}, true},
+		{"leader gone when tracked, this one started before", pgLeader{start: start + 1}, false},
+	}
+	for _, tt := range tests {
+		s.pgLeader[g] = tt.leader
+		if got := s.reusedPG(g); got != tt.reused {
+			t.Errorf("%s: reusedPG = %v, want %v", tt.name, got, tt.reused)
+		}
+	}
+	if s.reusedPG(1 << 30) {
+		t.Error("a group without a process of its id counts as reused")
 	}
 }
