@@ -301,27 +301,25 @@ const (
 func (s *Session) waitOutput(ctx context.Context, changed <-chan struct{}, wait time.Duration) {
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
-	select {
-	case <-changed:
-	case <-s.done:
-		return
-	case <-deadline.C:
-		return
-	case <-ctx.Done():
-		return
-	}
-	gather := time.NewTimer(burstMax)
-	defer gather.Stop()
-	quiet := time.NewTimer(burstQuiet)
-	defer quiet.Stop()
+	// quiet and gather stay nil (never ready) until the first output arrives.
+	var quiet, gather <-chan time.Time
+	var quietTimer *time.Timer
 	for {
-		changed = s.Changed()
 		select {
 		case <-changed:
-			quiet.Reset(burstQuiet)
-		case <-quiet.C:
+			if quietTimer == nil {
+				quietTimer = time.NewTimer(burstQuiet)
+				defer quietTimer.Stop()
+				gatherTimer := time.NewTimer(burstMax)
+				defer gatherTimer.Stop()
+				quiet, gather = quietTimer.C, gatherTimer.C
+			} else {
+				quietTimer.Reset(burstQuiet)
+			}
+			changed = s.Changed()
+		case <-quiet:
 			return
-		case <-gather.C:
+		case <-gather:
 			return
 		case <-s.done:
 			return
