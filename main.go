@@ -394,8 +394,12 @@ const (
 	minTokenChars         = 16
 )
 
-// agentIDPattern is the syntax of an agent id in the tokens file (mcp.md §5.2).
-var agentIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+// agentIDPattern is the syntax of an agent id in the tokens file (mcp.md §5.2). It is compiled on first use: the
+// bounded repetition makes it a costly one (≈ 0.25 ms and 860 allocations at package initialisation, measured
+// with GODEBUG=inittrace=1), which every start paid while only a server with a tokens file needs it.
+var agentIDPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+})
 
 // authToken is one accepted bearer token; agent is its agent id ("" for the shared token).
 type authToken struct {
@@ -484,8 +488,8 @@ func parseTokens(data []byte, shared string) ([]authToken, string) {
 			return nil, fmt.Sprintf("entry %d: token is also EXECMCP_AUTH_TOKEN", n)
 		case !isString:
 			return nil, fmt.Sprintf("entry %d: agent id: expected a string, got %s", n, gotText(valTok))
-		case !agentIDPattern.MatchString(agent):
-			return nil, fmt.Sprintf("entry %d: agent id %q does not match %s", n, agent, agentIDPattern.String())
+		case !agentIDPattern().MatchString(agent):
+			return nil, fmt.Sprintf("entry %d: agent id %q does not match %s", n, agent, agentIDPattern().String())
 		}
 		seen[token] = true
 		tokens = append(tokens, authToken{token: token, agent: agent})

@@ -5,12 +5,15 @@ package integration_test
 //	go test ./integration_test/ -run '^$' -bench . -benchtime 20x
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,17 +158,102 @@ func echoAgainstSpawn(b *testing.B, call func() time.Duration) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// BenchmarkStartup measures the time from starting the server process to the initialize response.
-func BenchmarkStartup(b *testing.B) {
-	var d []time.Duration
-	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		s := StartServer(b, Options{Raw: true})
-		s.Raw().Initialize(legacyProtocol)
-		d = append(d, time.Since(start))
-		s.Stop(0)
+// startupBaselines are the two floors under execmcp's startup, built once from testdata/: barego (any Go program)
+// and baremcp (an mcp-go stdio server with no tools, the transport mcp.md §4.1 prescribes).
+var startupBaselines struct {
+	once            sync.Once
+	bareGo, bareMCP string
+	err             error
+}
+
+func buildStartupBaselines(b *testing.B) (bareGo, bareMCP string) {
+	sb := &startupBaselines
+	sb.once.Do(func() {
+		dir, err := os.MkdirTemp("", "execmcp-baselines-")
+		if err != nil {
+			sb.err = err
+			return
+		}
+		for _, p := range []struct {
+			dst *string
+			pkg string
+		}{{&sb.bareGo, "barego"}, {&sb.bareMCP, "baremcp"}} {
+			*p.dst = filepath.Join(dir, p.pkg)
+			cmd := exec.Command("go", "build", "-o", *p.dst, "./testdata/"+p.pkg)
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as the README builds execmcp
+			if out, err := cmd.CombinedOutput(); err != nil {
+				sb.err = fmt.Errorf("go build ./testdata/%s: %v\n%s", p.pkg, err, out)
+				return
+			}
+		}
+	})
+	if sb.err != nil {
+		b.Fatal(sb.err)
 	}
-	b.ReportMetric(ms(median(d)), "startup-median-ms")
+	return sb.bareGo, sb.bareMCP
+}
+
+const startupInitialize = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"` + legacyProtocol +
+	`","capabilities":{},"clientInfo":{"name":"execmcp-bench","version":"1"}}}` + "\n"
+
+// startOnce starts bin, sends initialize and returns the time from starting the process to the response line,
+// and the time from closing its stdin to its exit (status 0 required).
+func startOnce(b *testing.B, bin string, env []string) (startup, exit time.Duration) {
+	cmd := exec.Command(bin)
+	cmd.Dir = os.TempDir()
+	cmd.Env = env
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.WriteString(stdin, startupInitialize); err != nil {
+		b.Fatalf("%s: writing initialize: %v", bin, err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	startup = time.Since(start)
+	if err != nil || !strings.Contains(line, `"id":1`) || !strings.Contains(line, `"result"`) {
+		cmd.Process.Kill()
+		cmd.Wait()
+		b.Fatalf("%s: initialize response %q: %v", bin, line, err)
+	}
+	start = time.Now()
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		b.Fatalf("%s: exit after stdin EOF: %v", bin, err)
+	}
+	return startup, time.Since(start)
+}
+
+// BenchmarkStartup measures the time from starting the server process to its initialize response, and from the
+// closing of its stdin to its exit, interleaved in one loop with the same two figures of the baselines.
+func BenchmarkStartup(b *testing.B) {
+	bareGo, bareMCP := buildStartupBaselines(b)
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + b.TempDir(), "EXECMCP_LOG_LEVEL=warn"}
+	var up, down, mcpUp, mcpDown, goUp []time.Duration
+	for i := 0; i < b.N; i++ {
+		u, d := startOnce(b, binPath, env)
+		up, down = append(up, u), append(down, d)
+		u, d = startOnce(b, bareMCP, env)
+		mcpUp, mcpDown = append(mcpUp, u), append(mcpDown, d)
+		u, _ = startOnce(b, bareGo, env)
+		goUp = append(goUp, u)
+	}
+	b.ReportMetric(ms(median(up)), "startup-median-ms")
+	b.ReportMetric(ms(median(mcpUp)), "bare-mcp-go-median-ms")
+	b.ReportMetric(ms(median(goUp)), "bare-go-median-ms")
+	if m := median(mcpUp); m > 0 {
+		b.ReportMetric(float64(median(up))/float64(m), "x-vs-bare-mcp-go")
+	}
+	b.ReportMetric(ms(median(down)), "exit-after-eof-median-ms")
+	b.ReportMetric(ms(median(mcpDown)), "bare-mcp-go-exit-median-ms")
 	b.ReportMetric(0, "ns/op")
 }
 

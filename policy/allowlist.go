@@ -250,7 +250,7 @@ func (m *matcher) lookPath(name string) string {
 // a key the env policy refuses as an override (policy.md §3.1 step 5, §2.2).
 func dangerousName(name string) bool {
 	u := strings.ToUpper(name)
-	return u == "PATH" || envLists.overrideBlocked(u)
+	return u == "PATH" || envLists().overrideBlocked(u)
 }
 
 func anyDangerous(names []string) bool {

@@ -54,9 +54,9 @@ func TestEnvPolicyDataWellFormed(t *testing.T) {
 			seen[n] = true
 		}
 	}
-	if len(envLists.blockedEverywhere) != len(raw["blockedEverywhere"]) ||
-		len(envLists.blockedOverrideOnly) != len(raw["blockedOverrideOnly"]) ||
-		len(envLists.allowedInherited) != len(raw["allowedInherited"]) {
+	if len(envLists().blockedEverywhere) != len(raw["blockedEverywhere"]) ||
+		len(envLists().blockedOverrideOnly) != len(raw["blockedOverrideOnly"]) ||
+		len(envLists().allowedInherited) != len(raw["allowedInherited"]) {
 		t.Fatal("parsed sets do not match the file")
 	}
 }
