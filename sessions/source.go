@@ -62,13 +62,13 @@ func (p ptySource) run(s *Session) {
 func (p ptySource) stop()  { _ = p.f.Close() }
 func (p ptySource) close() { _ = p.f.Close() }
 
-// pipeSource reads stdout and stderr from one goroutine with poll(2), stdout first when both are readable.
-// Two goroutines would append in whatever order the scheduler runs them, so `echo out; echo err >&2` could be
-// recorded as err, out; one poller keeps the order in which the pipes became readable (output.md §3).
-// wake is a pipe whose write end stop uses to interrupt poll.
+// pipeSource reads stdout and stderr from one goroutine, stdout first when both are readable. Two goroutines
+// would append in whatever order the scheduler runs them, so `echo out; echo err >&2` could be recorded as err,
+// out; one reader that takes a poll(2) snapshot of both pipes keeps the order in which they became readable
+// (output.md §3). Between snapshots it sleeps on ready, without an OS thread where the platform allows.
 type pipeSource struct {
-	fds  [2]int // stdout, stderr read ends (non-blocking, close-on-exec; the child's ends stay blocking)
-	wake [2]int
+	fds   [2]int // stdout, stderr read ends (non-blocking, close-on-exec; the child's ends stay blocking)
+	ready *readySet
 }
 
 func (p *pipeSource) run(s *Session) {
@@ -79,17 +79,16 @@ func (p *pipeSource) run(s *Session) {
 	pfd := []unix.PollFd{
 		{Fd: int32(p.fds[0]), Events: unix.POLLIN},
 		{Fd: int32(p.fds[1]), Events: unix.POLLIN},
-		{Fd: int32(p.wake[0]), Events: unix.POLLIN},
 	}
 	open := 2
 	for open > 0 {
-		if _, err := unix.Poll(pfd, -1); err != nil {
+		if err := p.ready.wait(); err != nil {
+			break // stopped
+		}
+		if _, err := unix.Poll(pfd, 0); err != nil {
 			if errors.Is(err, syscall.EINTR) {
 				continue
 			}
-			break
-		}
-		if pfd[2].Revents != 0 {
 			break
 		}
 		for i := range 2 {
@@ -97,8 +96,8 @@ func (p *pipeSource) run(s *Session) {
 				continue
 			}
 			// A full read means more is probably waiting: keep reading this stream until the pipe is empty,
-			// which saves a poll per read in a flood, but return to poll after maxBurstReads so that a writer
-			// faster than the reader can neither starve the other stream nor hide a stop request.
+			// which saves a wait per read in a flood, but return to the wait after maxBurstReads so that a
+			// writer faster than the reader can neither starve the other stream nor hide a stop request.
 			for reads := 1; ; reads++ {
 				s.r.ingest <- struct{}{} // see Registry.ingest
 				n, err := unix.Read(p.fds[i], buf)
@@ -111,6 +110,7 @@ func (p *pipeSource) run(s *Session) {
 					continue
 				}
 				if n == 0 || err != nil && !errors.Is(err, syscall.EAGAIN) {
+					p.ready.remove(p.fds[i])
 					pfd[i].Fd = -1 // poll ignores negative descriptors
 					open--
 				}
@@ -125,15 +125,18 @@ func (p *pipeSource) run(s *Session) {
 	}
 }
 
-func (p *pipeSource) stop() { _, _ = unix.Write(p.wake[1], []byte{0}) }
+func (p *pipeSource) stop() { p.ready.stop() }
 
 func (p *pipeSource) close() {
-	for _, fd := range []int{p.fds[0], p.fds[1], p.wake[0], p.wake[1]} {
+	for _, fd := range p.fds {
 		if fd >= 0 {
 			_ = unix.Close(fd)
 		}
 	}
-	p.fds, p.wake = [2]int{-1, -1}, [2]int{-1, -1}
+	p.fds = [2]int{-1, -1}
+	if p.ready != nil {
+		p.ready.close()
+	}
 }
 
 // flushStream ends a stream: bytes of an incomplete sequence become U+FFFD and an incomplete escape sequence

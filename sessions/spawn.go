@@ -99,7 +99,7 @@ func spawn(spec Spec, usePTY, grow bool) (p *proc, err error) {
 		attr.Setctty = true
 		attr.Ctty = 0
 	} else {
-		ps := &pipeSource{fds: [2]int{-1, -1}, wake: [2]int{-1, -1}}
+		ps := &pipeSource{fds: [2]int{-1, -1}}
 		p.src = ps
 		var childEnds [2]*os.File
 		for i := range 2 {
@@ -117,7 +117,7 @@ func spawn(spec Spec, usePTY, grow bool) (p *proc, err error) {
 		if grow {
 			p.grown = growPipe(ps.fds[0])
 		}
-		if ps.wake[0], ps.wake[1], err = rawPipe(); err != nil {
+		if ps.ready, err = newReadySet(ps.fds[0], ps.fds[1]); err != nil {
 			return nil, err
 		}
 		cmd.Stdout, cmd.Stderr = childEnds[0], childEnds[1]
