@@ -317,6 +317,7 @@ func BenchmarkSessions1000(b *testing.B) {
 		listIdle = append(listIdle, time.Since(t))
 	}
 	idleRSS := procStatusKB(pid, "VmRSS")
+	idleThreads := procStatusKB(pid, "Threads") // a count, read the same way
 	ids := make([]string, n)
 	pgs := make([]int, n)
 	var startErrs []string
@@ -346,6 +347,7 @@ func BenchmarkSessions1000(b *testing.B) {
 		b.Errorf("not every session has its sleep running after 30 s")
 	}
 	fullRSS := procStatusKB(pid, "VmRSS")
+	threads := procStatusKB(pid, "Threads")
 	fds := fdCount(pid)
 	var listFull []time.Duration
 	for i := 0; i < 20; i++ {
@@ -397,6 +399,8 @@ func BenchmarkSessions1000(b *testing.B) {
 	b.ReportMetric(float64(idleRSS)/1024, "idle-RSS-MB")
 	b.ReportMetric(float64(fullRSS)/float64(idleRSS), "rss-x-vs-idle")
 	b.ReportMetric(float64(fds), "server-fds")
+	b.ReportMetric(float64(threads), "server-threads")
+	b.ReportMetric(float64(idleThreads), "idle-threads")
 	b.ReportMetric(killCalls.Seconds(), "kill-calls-s")
 	b.ReportMetric(reap.Seconds(), "kill-to-reaped-s")
 	b.ReportMetric(baseKill.Seconds(), "go-kill-to-reaped-s")
