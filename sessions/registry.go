@@ -57,6 +57,12 @@ type Options struct {
 	// IngestWorkers is how many session readers may decode and record output at the same time; 0 means
 	// GOMAXPROCS-1, at least 1. See Registry.ingest.
 	IngestWorkers int
+	// ReaderIdle is how long a pipe reader waits in poll(2), holding an OS thread, without any output before it
+	// moves to the runtime poller, which holds none; 0 means 1 s. See readySet.
+	ReaderIdle time.Duration
+	// PollingReaders is how many pipe readers may wait in poll(2) at once; the others wait in the runtime
+	// poller. It bounds the OS threads that readers create (Go never ends them). 0 means 64.
+	PollingReaders int
 }
 
 // Registry holds the sessions of every scope.
@@ -81,6 +87,8 @@ type Registry struct {
 	// Leaving one P to everything else keeps control calls responsive; the floods meanwhile block on full pipes,
 	// which also leaves the CPU to the server instead of to writers whose output is mostly dropped.
 	ingest chan struct{}
+	// pollSlots holds a token for each pipe reader that waits in poll(2) (Options.PollingReaders; readySet).
+	pollSlots chan struct{}
 
 	wg   sync.WaitGroup
 	quit chan struct{}
@@ -118,6 +126,12 @@ func New(opts Options) *Registry {
 	if opts.IngestWorkers <= 0 {
 		opts.IngestWorkers = max(1, runtime.GOMAXPROCS(0)-1)
 	}
+	if opts.ReaderIdle <= 0 {
+		opts.ReaderIdle = time.Second
+	}
+	if opts.PollingReaders <= 0 {
+		opts.PollingReaders = 64
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -136,6 +150,7 @@ func New(opts Options) *Registry {
 		ledger:     map[int]string{},
 		escalating: map[int]*time.Timer{},
 		ingest:     make(chan struct{}, opts.IngestWorkers),
+		pollSlots:  make(chan struct{}, opts.PollingReaders),
 		quit:       make(chan struct{}),
 	}
 }
@@ -156,11 +171,11 @@ func (r *Registry) Start(spec Spec) (*Session, []string, error) {
 	grow := r.grown < maxGrownPipes
 	r.mu.Unlock()
 	var warnings []string
-	p, err := spawnRetry(spec, spec.PTY, grow)
+	p, err := spawnRetry(spec, spec.PTY, grow, r.readerOpts())
 	if err != nil && spec.PTY {
 		cmd := output.TruncateMiddle(output.CollapseSpace(spec.Command), 120)
 		warnings = append(warnings, fmt.Sprintf("Warning: PTY spawn failed (%v); retrying without PTY for `%s`.", err, cmd))
-		p, err = spawnRetry(spec, false, grow)
+		p, err = spawnRetry(spec, false, grow, r.readerOpts())
 	}
 	if err != nil {
 		return nil, warnings, err
@@ -189,15 +204,25 @@ func (r *Registry) Start(spec Spec) (*Session, []string, error) {
 	return s, warnings, nil
 }
 
+// readerOpts is what a pipe reader's readySet needs from the registry.
+type readerOpts struct {
+	idle  time.Duration
+	slots chan struct{} // a token per reader allowed to wait in poll(2)
+}
+
+func (r *Registry) readerOpts() readerOpts {
+	return readerOpts{idle: r.opts.ReaderIdle, slots: r.pollSlots}
+}
+
 // maxGrownPipes bounds the sessions whose stdout pipe is enlarged (16 MiB of pipe buffers at most).
 const maxGrownPipes = 16
 
 // spawnRetry retries a spawn that failed with EAGAIN once after 100 ms (process table or memory pressure).
-func spawnRetry(spec Spec, pty, grow bool) (*proc, error) {
-	p, err := spawn(spec, pty, grow)
+func spawnRetry(spec Spec, pty, grow bool, ro readerOpts) (*proc, error) {
+	p, err := spawn(spec, pty, grow, ro)
 	if err != nil && errors.Is(err, syscall.EAGAIN) {
 		time.Sleep(100 * time.Millisecond)
-		p, err = spawn(spec, pty, grow)
+		p, err = spawn(spec, pty, grow, ro)
 	}
 	return p, err
 }

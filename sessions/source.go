@@ -64,8 +64,8 @@ func (p ptySource) close() { _ = p.f.Close() }
 
 // pipeSource reads stdout and stderr from one goroutine, stdout first when both are readable. Two goroutines
 // would append in whatever order the scheduler runs them, so `echo out; echo err >&2` could be recorded as err,
-// out; one reader that takes a poll(2) snapshot of both pipes keeps the order in which they became readable
-// (output.md §3). Between snapshots it sleeps on ready, without an OS thread where the platform allows.
+// out; one poll(2) over both pipes keeps the order in which they became readable (output.md §3). A reader that
+// saw no output for a while sleeps on ready instead, without an OS thread (see readySet).
 type pipeSource struct {
 	fds   [2]int // stdout, stderr read ends (non-blocking, close-on-exec; the child's ends stay blocking)
 	ready *readySet
@@ -79,25 +79,35 @@ func (p *pipeSource) run(s *Session) {
 	pfd := []unix.PollFd{
 		{Fd: int32(p.fds[0]), Events: unix.POLLIN},
 		{Fd: int32(p.fds[1]), Events: unix.POLLIN},
+		{Fd: int32(p.ready.wakeFD()), Events: unix.POLLIN},
 	}
 	open := 2
 	for open > 0 {
-		if err := p.ready.wait(); err != nil {
-			break // stopped
+		timeout := -1
+		if !p.ready.polls() {
+			if err := p.ready.wait(); err != nil {
+				break // stopped
+			}
+			timeout = 0 // a snapshot of what is readable now
 		}
-		if _, err := unix.Poll(pfd, 0); err != nil {
+		if _, err := unix.Poll(pfd, timeout); err != nil {
 			if errors.Is(err, syscall.EINTR) {
 				continue
 			}
 			break
 		}
+		if pfd[2].Revents != 0 && p.ready.woken() {
+			break // stopped
+		}
+		read := false
 		for i := range 2 {
 			if pfd[i].Fd < 0 || pfd[i].Revents == 0 {
 				continue
 			}
+			read = true
 			// A full read means more is probably waiting: keep reading this stream until the pipe is empty,
-			// which saves a wait per read in a flood, but return to the wait after maxBurstReads so that a
-			// writer faster than the reader can neither starve the other stream nor hide a stop request.
+			// which saves a poll per read in a flood, but return to poll after maxBurstReads so that a writer
+			// faster than the reader can neither starve the other stream nor hide a stop request.
 			for reads := 1; ; reads++ {
 				s.r.ingest <- struct{}{} // see Registry.ingest
 				n, err := unix.Read(p.fds[i], buf)
@@ -118,6 +128,9 @@ func (p *pipeSource) run(s *Session) {
 					break
 				}
 			}
+		}
+		if read {
+			p.ready.busy()
 		}
 	}
 	for i := range 2 {

@@ -31,7 +31,7 @@ type proc struct {
 
 // spawn starts spec as the leader of its own session. Every descriptor the child does not need is closed in
 // the parent before spawn returns; on failure nothing is left open.
-func spawn(spec Spec, usePTY, grow bool) (p *proc, err error) {
+func spawn(spec Spec, usePTY, grow bool, ro readerOpts) (p *proc, err error) {
 	var closers []*os.File
 	defer func() {
 		for _, f := range closers {
@@ -117,7 +117,7 @@ func spawn(spec Spec, usePTY, grow bool) (p *proc, err error) {
 		if grow {
 			p.grown = growPipe(ps.fds[0])
 		}
-		if ps.ready, err = newReadySet(ps.fds[0], ps.fds[1]); err != nil {
+		if ps.ready, err = newReadySet(ro, ps.fds[0], ps.fds[1]); err != nil {
 			return nil, err
 		}
 		cmd.Stdout, cmd.Stderr = childEnds[0], childEnds[1]

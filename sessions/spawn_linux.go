@@ -4,7 +4,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -95,29 +98,43 @@ func liveGroups(candidates []int) []int {
 	return out
 }
 
-// readySet is what a pipe reader waits on: an epoll instance holding the session's output pipes,
-// level-triggered, itself registered with the runtime poller. A reader waiting on it holds no OS thread;
-// a blocking poll(2) per session did, and with the waiter's wait(2) that was two threads per session
-// (2000 for 1000 sessions, where Go aborts the whole server at 10000).
+// readySet decides where a pipe reader waits, and lets it give its OS thread back while its pipes stay quiet.
+// A reader that holds one of the registry's poll slots blocks in poll(2) on its pipes and an eventfd, the
+// cheapest wait while output flows; once a whole idle period passed without output, a timer writes the eventfd
+// and the reader returns its slot and waits on an epoll instance of its pipes that is registered with the
+// runtime poller, without a thread, until a pipe is readable; then it takes a slot again if one is free. A
+// blocking poll(2) and wait(2) per session cost two threads each (2000 for 1000 sessions; Go never ends its
+// threads and aborts the whole server at 10000); the slots bound what readers can create. Readers do not all
+// live in the runtime poller because every trip through it costs more than a return from poll(2): a flood took
+// 1.3x to 1.5x the CPU per GB that way. The pipes are in the epoll set only while the reader waits there: any
+// pipe event of a set that nobody drains also wakes the runtime poller's thread.
 type readySet struct {
-	f  *os.File
-	rc syscall.RawConn
+	opts   readerOpts
+	ep     *os.File // the epoll instance
+	rc     syscall.RawConn
+	wake   int // eventfd: stop, or the idle timer
+	fds    []int
+	active atomic.Bool // output since the last tick
+	done   atomic.Bool
+
+	mu      sync.Mutex // orders the timer's eventfd write before close
+	timer   *time.Timer
+	polling bool // the reader holds a slot and waits in poll(2); only then does the timer tick
+	closed  bool
 }
 
-func newReadySet(fds ...int) (*readySet, error) {
+func newReadySet(ro readerOpts, fds ...int) (*readySet, error) {
 	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
 	}
-	for _, fd := range fds {
-		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
-		if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-			_ = unix.Close(ep)
-			return nil, err
-		}
-	}
-	// Non-blocking, so that os.NewFile hands it to the runtime poller.
+	// Non-blocking, so os.NewFile hands the epoll instance to the runtime poller.
 	if err := unix.SetNonblock(ep, true); err != nil {
+		_ = unix.Close(ep)
+		return nil, err
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
 		_ = unix.Close(ep)
 		return nil, err
 	}
@@ -125,30 +142,144 @@ func newReadySet(fds ...int) (*readySet, error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		_ = f.Close()
+		_ = unix.Close(wake)
 		return nil, err
 	}
-	return &readySet{f: f, rc: rc}, nil
+	r := &readySet{opts: ro, ep: f, rc: rc, wake: wake, fds: append([]int(nil), fds...)}
+	r.timer = time.AfterFunc(ro.idle, r.tick)
+	r.timer.Stop()
+	return r, nil
 }
 
-// wait returns when a descriptor of the set may be readable (or has hung up), and an error once stop was
-// called. Draining the epoll instance's ready list with a zero-timeout epoll_wait is also the readiness test.
+// polls reports whether the reader holds a slot and so waits in poll(2); otherwise it waits with wait.
+func (r *readySet) polls() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.polling
+}
+
+// tick runs every idle period while the reader polls; after one without output it wakes the reader to return
+// its slot, and stops ticking.
+func (r *readySet) tick() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.closed || !r.polling:
+	case r.active.Swap(false):
+		r.timer.Reset(r.opts.idle)
+	default:
+		r.signal()
+	}
+}
+
+// signal writes the eventfd; it never blocks (the counter cannot overflow with these few writes).
+func (r *readySet) signal() {
+	one := [8]byte{1}
+	_, _ = unix.Write(r.wake, one[:])
+}
+
+// wakeFD is the descriptor the reader polls beside its pipes.
+func (r *readySet) wakeFD() int { return r.wake }
+
+// woken consumes a wake-up of the eventfd and reports whether it was stop. Otherwise the idle timer fired: the
+// reader returns its slot and waits in the runtime poller from now on.
+func (r *readySet) woken() bool {
+	var b [8]byte
+	_, _ = unix.Read(r.wake, b[:])
+	if r.done.Load() {
+		return true
+	}
+	r.mu.Lock()
+	r.release()
+	r.mu.Unlock()
+	return false
+}
+
+// release gives the slot back. Caller holds r.mu.
+func (r *readySet) release() {
+	if r.polling {
+		r.polling = false
+		r.timer.Stop()
+		<-r.opts.slots
+	}
+}
+
+// busy records that the reader read something.
+func (r *readySet) busy() { r.active.Store(true) }
+
+// wait sleeps in the runtime poller until a pipe that is still open may be readable (or hung up), and returns an
+// error once stop was called. A zero-timeout epoll_wait is the readiness test. Then the reader takes a free slot,
+// if any, to wait in poll(2) next time.
 func (r *readySet) wait() error {
-	var evs [2]unix.EpollEvent
-	return r.rc.Read(func(fd uintptr) bool {
-		n, err := unix.EpollWait(int(fd), evs[:], 0)
-		return n > 0 || err != nil && err != unix.EINTR
-	})
+	err := r.rc.Control(func(ep uintptr) { r.ctl(int(ep), unix.EPOLL_CTL_ADD) })
+	if err == nil {
+		var evs [2]unix.EpollEvent
+		err = r.rc.Read(func(ep uintptr) bool {
+			n, err := unix.EpollWait(int(ep), evs[:], 0)
+			return n > 0 || err != nil && err != unix.EINTR
+		})
+	}
+	if err == nil {
+		err = r.rc.Control(func(ep uintptr) { r.ctl(int(ep), unix.EPOLL_CTL_DEL) })
+	}
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.closed && !r.done.Load() {
+		select {
+		case r.opts.slots <- struct{}{}:
+			r.polling = true
+			r.active.Store(false)
+			r.timer.Reset(r.opts.idle)
+		default:
+		}
+	}
+	return nil
 }
 
-// remove drops a descriptor that reached end of file: level-triggered, its hang-up would be reported forever.
+func (r *readySet) ctl(ep, op int) {
+	for _, fd := range r.fds {
+		if fd >= 0 {
+			ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+			_ = unix.EpollCtl(ep, op, fd, &ev)
+		}
+	}
+}
+
+// remove forgets a pipe that reached end of file; only the reader calls it, outside wait.
 func (r *readySet) remove(fd int) {
-	_ = r.rc.Control(func(ep uintptr) { _ = unix.EpollCtl(int(ep), unix.EPOLL_CTL_DEL, fd, nil) })
+	for i, f := range r.fds {
+		if f == fd {
+			r.fds[i] = -1
+		}
+	}
 }
 
-// stop makes a waiting and every later wait return an error; the runtime poller wakes the waiter.
-func (r *readySet) stop() { _ = r.f.Close() }
+// stop wakes the reader wherever it waits and makes it return.
+func (r *readySet) stop() {
+	r.done.Store(true)
+	r.mu.Lock()
+	if !r.closed {
+		r.signal()
+	}
+	r.mu.Unlock()
+	_ = r.ep.Close()
+}
 
-func (r *readySet) close() { _ = r.f.Close() }
+// close releases the slot, the timer and the descriptors, after the reader returned.
+func (r *readySet) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	r.release()
+	r.closed = true
+	_ = r.ep.Close()
+	_ = unix.Close(r.wake)
+}
 
 // awaitExit returns once the process pid has exited, so that the wait(2) after it does not block: until then
 // the waiter goroutine sleeps in the runtime poller on a pidfd instead of holding an OS thread in wait(2) for

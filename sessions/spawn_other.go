@@ -3,8 +3,8 @@
 package sessions
 
 import (
-	"errors"
 	"os"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -20,57 +20,46 @@ func growPipe(int) bool { return false }
 // liveGroups trusts kill(-pgid, 0) where there is no /proc to tell zombies apart.
 func liveGroups(candidates []int) []int { return candidates }
 
-// readySet is what a pipe reader waits on; here a blocking poll(2) with a wake pipe, which holds an OS thread
-// per waiting reader (Linux uses an epoll instance served by the runtime poller instead).
+// readySet wakes a pipe reader blocked in poll(2) for stop, through a pipe the reader polls beside its own.
+// Here a waiting reader keeps its OS thread (Linux moves an idle one to the runtime poller).
 type readySet struct {
-	fds  []int
 	wake [2]int
+	done atomic.Bool
 }
 
-func newReadySet(fds ...int) (*readySet, error) {
+func newReadySet(_ readerOpts, _ ...int) (*readySet, error) {
 	r, w, err := rawPipe()
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.SetNonblock(w, true); err != nil {
+	if err := unix.SetNonblock(r, true); err != nil {
 		_ = unix.Close(r)
 		_ = unix.Close(w)
 		return nil, err
 	}
-	return &readySet{fds: append([]int(nil), fds...), wake: [2]int{r, w}}, nil
+	return &readySet{wake: [2]int{r, w}}, nil
 }
 
-// wait returns when a descriptor of the set may be readable, and an error once stop was called.
-func (r *readySet) wait() error {
-	pfd := make([]unix.PollFd, 0, len(r.fds)+1)
-	for _, fd := range r.fds {
-		pfd = append(pfd, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
-	}
-	pfd = append(pfd, unix.PollFd{Fd: int32(r.wake[0]), Events: unix.POLLIN})
-	for {
-		_, err := unix.Poll(pfd, -1)
-		switch {
-		case errors.Is(err, syscall.EINTR):
-			continue
-		case err != nil:
-			return err
-		case pfd[len(pfd)-1].Revents != 0:
-			return os.ErrClosed
-		}
-		return nil
-	}
+func (r *readySet) wakeFD() int { return r.wake[0] }
+
+// polls is always true here: the reader always waits in poll(2).
+func (r *readySet) polls() bool { return true }
+
+// woken consumes a wake-up and reports whether it was stop (the only kind here).
+func (r *readySet) woken() bool {
+	var b [8]byte
+	_, _ = unix.Read(r.wake[0], b[:])
+	return r.done.Load()
 }
 
-// remove drops a descriptor that reached end of file (poll ignores negative descriptors).
-func (r *readySet) remove(fd int) {
-	for i, f := range r.fds {
-		if f == fd {
-			r.fds[i] = -1
-		}
-	}
-}
+func (r *readySet) busy()       {}
+func (r *readySet) wait() error { return nil }
+func (r *readySet) remove(int)  {}
 
-func (r *readySet) stop() { _, _ = unix.Write(r.wake[1], []byte{0}) }
+func (r *readySet) stop() {
+	r.done.Store(true)
+	_, _ = unix.Write(r.wake[1], []byte{0})
+}
 
 func (r *readySet) close() {
 	_ = unix.Close(r.wake[0])

@@ -30,12 +30,12 @@ func osThreads(t *testing.T) int {
 	return 0
 }
 
-// A session that waits for input or output holds no OS thread: its reader sleeps in the runtime poller on an
-// epoll instance (pipes) or the PTY master, its waiter on a pidfd. Blocking poll(2) and wait(2) cost two threads
-// per session, and Go aborts a process at 10000 threads.
+// Waiting sessions hold no OS thread beyond the PollingReaders slots: a pipe reader without a slot sleeps in the
+// runtime poller on an epoll instance, a PTY reader on the master, every waiter on a pidfd. Blocking poll(2) and
+// wait(2) cost two threads per session, Go never ends a thread, and it aborts a process at 10000.
 func TestWaitingSessionsHoldNoThreads(t *testing.T) {
 	const n = 150
-	r := newTestRegistry(t, Options{KillGrace: 200 * time.Millisecond})
+	r := newTestRegistry(t, Options{KillGrace: 200 * time.Millisecond, ReaderIdle: 50 * time.Millisecond, PollingReaders: 8})
 	before := osThreads(t)
 	var ss []*Session
 	for i := range n {
