@@ -60,8 +60,9 @@ type Options struct {
 	// ReaderIdle is how long a pipe reader waits in poll(2), holding an OS thread, without any output before it
 	// moves to the runtime poller, which holds none; 0 means 1 s. See readySet.
 	ReaderIdle time.Duration
-	// PollingReaders is how many pipe readers may wait in poll(2) at once; the others wait in the runtime
-	// poller. It bounds the OS threads that readers create (Go never ends them). 0 means 64.
+	// PollingReaders is how many pipe readers (and waiters watching a new process) may wait in poll(2) at once;
+	// the others wait in the runtime poller. It bounds the OS threads they create (Go never ends them). 0 means
+	// 64.
 	PollingReaders int
 }
 
@@ -87,7 +88,8 @@ type Registry struct {
 	// Leaving one P to everything else keeps control calls responsive; the floods meanwhile block on full pipes,
 	// which also leaves the CPU to the server instead of to writers whose output is mostly dropped.
 	ingest chan struct{}
-	// pollSlots holds a token for each pipe reader that waits in poll(2) (Options.PollingReaders; readySet).
+	// pollSlots holds a token for each pipe reader or waiter that waits in poll(2) (Options.PollingReaders;
+	// readySet, awaitExit).
 	pollSlots chan struct{}
 
 	wg   sync.WaitGroup

@@ -170,7 +170,7 @@ func (s *Session) replyDSR() {
 
 // wait reaps the leader, drains the readers for at most DrainGrace, releases the descriptors and finalizes.
 func (s *Session) wait() {
-	awaitExit(s.cmd.Process.Pid)
+	awaitExit(s.cmd.Process.Pid, s.r.pollSlots)
 	err := s.cmd.Wait()
 	now := s.r.opts.Now()
 	s.mu.Lock()

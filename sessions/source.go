@@ -81,6 +81,7 @@ func (p *pipeSource) run(s *Session) {
 		{Fd: int32(p.fds[1]), Events: unix.POLLIN},
 		{Fd: int32(p.ready.wakeFD()), Events: unix.POLLIN},
 	}
+	p.ready.begin()
 	open := 2
 	for open > 0 {
 		timeout := -1

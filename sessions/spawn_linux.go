@@ -110,20 +110,35 @@ func liveGroups(candidates []int) []int {
 // pipe event of a set that nobody drains also wakes the runtime poller's thread.
 type readySet struct {
 	opts   readerOpts
-	ep     *os.File // the epoll instance
-	rc     syscall.RawConn
 	wake   int // eventfd: stop, or the idle timer
 	fds    []int
 	active atomic.Bool // output since the last tick
 	done   atomic.Bool
 
-	mu      sync.Mutex // orders the timer's eventfd write before close
+	mu      sync.Mutex // orders the timer's eventfd write before close; guards ep
+	ep      *os.File   // the epoll instance, nil until the reader first waits there
+	rc      syscall.RawConn
 	timer   *time.Timer
 	polling bool // the reader holds a slot and waits in poll(2); only then does the timer tick
 	closed  bool
 }
 
 func newReadySet(ro readerOpts, fds ...int) (*readySet, error) {
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return nil, err
+	}
+	r := &readySet{opts: ro, wake: wake, fds: append([]int(nil), fds...)}
+	r.timer = time.AfterFunc(ro.idle, r.tick)
+	r.timer.Stop()
+	return r, nil
+}
+
+// epoll returns the epoll instance, created on first use (a short command never needs it). Caller holds r.mu.
+func (r *readySet) epoll() (syscall.RawConn, error) {
+	if r.rc != nil {
+		return r.rc, nil
+	}
 	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -133,22 +148,36 @@ func newReadySet(ro readerOpts, fds ...int) (*readySet, error) {
 		_ = unix.Close(ep)
 		return nil, err
 	}
-	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
-	if err != nil {
-		_ = unix.Close(ep)
-		return nil, err
-	}
 	f := os.NewFile(uintptr(ep), "epoll")
 	rc, err := f.SyscallConn()
 	if err != nil {
 		_ = f.Close()
-		_ = unix.Close(wake)
 		return nil, err
 	}
-	r := &readySet{opts: ro, ep: f, rc: rc, wake: wake, fds: append([]int(nil), fds...)}
-	r.timer = time.AfterFunc(ro.idle, r.tick)
-	r.timer.Stop()
-	return r, nil
+	r.ep, r.rc = f, rc
+	return rc, nil
+}
+
+// begin is called by the reader before its first wait: a new command usually prints soon (a short command's
+// round trip is mostly this wait), so it starts in poll(2) if a slot is free.
+func (r *readySet) begin() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.take()
+}
+
+// take takes a free slot, if any, and starts the idle timer. Caller holds r.mu.
+func (r *readySet) take() {
+	if r.closed || r.polling || r.done.Load() {
+		return
+	}
+	select {
+	case r.opts.slots <- struct{}{}:
+		r.polling = true
+		r.active.Store(false)
+		r.timer.Reset(r.opts.idle)
+	default:
+	}
 }
 
 // polls reports whether the reader holds a slot and so waits in poll(2); otherwise it waits with wait.
@@ -211,31 +240,33 @@ func (r *readySet) busy() { r.active.Store(true) }
 // error once stop was called. A zero-timeout epoll_wait is the readiness test. Then the reader takes a free slot,
 // if any, to wait in poll(2) next time.
 func (r *readySet) wait() error {
-	err := r.rc.Control(func(ep uintptr) { r.ctl(int(ep), unix.EPOLL_CTL_ADD) })
+	r.mu.Lock()
+	var rc syscall.RawConn
+	err := os.ErrClosed
+	if !r.done.Load() && !r.closed {
+		rc, err = r.epoll()
+	}
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	err = rc.Control(func(ep uintptr) { r.ctl(int(ep), unix.EPOLL_CTL_ADD) })
 	if err == nil {
 		var evs [2]unix.EpollEvent
-		err = r.rc.Read(func(ep uintptr) bool {
+		err = rc.Read(func(ep uintptr) bool {
 			n, err := unix.EpollWait(int(ep), evs[:], 0)
 			return n > 0 || err != nil && err != unix.EINTR
 		})
 	}
 	if err == nil {
-		err = r.rc.Control(func(ep uintptr) { r.ctl(int(ep), unix.EPOLL_CTL_DEL) })
+		err = rc.Control(func(ep uintptr) { r.ctl(int(ep), unix.EPOLL_CTL_DEL) })
 	}
 	if err != nil {
 		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.closed && !r.done.Load() {
-		select {
-		case r.opts.slots <- struct{}{}:
-			r.polling = true
-			r.active.Store(false)
-			r.timer.Reset(r.opts.idle)
-		default:
-		}
-	}
+	r.take()
 	return nil
 }
 
@@ -259,13 +290,15 @@ func (r *readySet) remove(fd int) {
 
 // stop wakes the reader wherever it waits and makes it return.
 func (r *readySet) stop() {
-	r.done.Store(true)
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done.Store(true)
 	if !r.closed {
 		r.signal()
 	}
-	r.mu.Unlock()
-	_ = r.ep.Close()
+	if r.ep != nil {
+		_ = r.ep.Close()
+	}
 }
 
 // close releases the slot, the timer and the descriptors, after the reader returned.
@@ -277,17 +310,37 @@ func (r *readySet) close() {
 	}
 	r.release()
 	r.closed = true
-	_ = r.ep.Close()
+	if r.ep != nil {
+		_ = r.ep.Close()
+	}
 	_ = unix.Close(r.wake)
 }
 
-// awaitExit returns once the process pid has exited, so that the wait(2) after it does not block: until then
-// the waiter goroutine sleeps in the runtime poller on a pidfd instead of holding an OS thread in wait(2) for
-// the life of the process. Where pidfds are unavailable (Linux before 5.3) it returns at once and the caller's
-// wait blocks as it would anyway.
-func awaitExit(pid int) {
-	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+// awaitExit returns once the process pid has exited, so that the wait(2) after it does not block. It watches a
+// pidfd: first in poll(2) for exitProbe if a poll slot is free, holding the thread (a short command's exit is then seen at once, and
+// the trip through the runtime poller cost ≈ 0.1 ms per exec), then in the runtime poller, holding none, for
+// the rest of the process's life. A wait(2) instead held a thread per running session. Where pidfds are
+// unavailable (Linux before 5.3) it returns at once and the caller's wait blocks as it would anyway.
+func awaitExit(pid int, slots chan struct{}) {
+	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
+		return
+	}
+	select {
+	case slots <- struct{}{}: // the probe holds a thread: only with a poll slot
+		probe := unix.NsecToTimespec(exitProbe.Nanoseconds())
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Ppoll(pfd, &probe, nil)
+		<-slots
+		if n > 0 || err != nil && err != unix.EINTR {
+			_ = unix.Close(fd)
+			return
+		}
+	default:
+	}
+	// Non-blocking, so os.NewFile hands it to the runtime poller.
+	if err := unix.SetNonblock(fd, true); err != nil {
+		_ = unix.Close(fd)
 		return
 	}
 	f := os.NewFile(uintptr(fd), "pidfd")
@@ -302,3 +355,6 @@ func awaitExit(pid int) {
 		return n > 0 || err != nil && err != unix.EINTR
 	})
 }
+
+// exitProbe is how long a waiter watches its process in poll(2) before it moves to the runtime poller.
+const exitProbe = 5 * time.Millisecond

@@ -52,6 +52,7 @@ func (r *readySet) woken() bool {
 	return r.done.Load()
 }
 
+func (r *readySet) begin()      {}
 func (r *readySet) busy()       {}
 func (r *readySet) wait() error { return nil }
 func (r *readySet) remove(int)  {}
@@ -67,4 +68,4 @@ func (r *readySet) close() {
 }
 
 // awaitExit has no pidfd to wait on here; the caller's wait(2) blocks.
-func awaitExit(int) {}
+func awaitExit(int, chan struct{}) {}
