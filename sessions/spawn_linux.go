@@ -317,9 +317,9 @@ func (r *readySet) close() {
 }
 
 // awaitExit returns once the process pid has exited, so that the wait(2) after it does not block. It watches a
-// pidfd: first in poll(2) for exitProbe if a poll slot is free, holding the thread (a short command's exit is then seen at once, and
-// the trip through the runtime poller cost ≈ 0.1 ms per exec), then in the runtime poller, holding none, for
-// the rest of the process's life. A wait(2) instead held a thread per running session. Where pidfds are
+// pidfd: first in poll(2) for exitProbe if a poll slot is free, holding the thread (a short command's exit is
+// then seen at once; going through the runtime poller cost ≈ 0.1 ms per exec), then in the runtime poller,
+// holding none, for the rest of the process's life. A wait(2) instead held a thread per running session. Where pidfds are
 // unavailable (Linux before 5.3) it returns at once and the caller's wait blocks as it would anyway.
 func awaitExit(pid int, slots chan struct{}) {
 	fd, err := unix.PidfdOpen(pid, 0)
