@@ -287,3 +287,28 @@ func (s *Server) checkLeaks() {
 		t.Errorf("leak: descendants of the server survived it: %s", strings.Join(leaked, ", "))
 	}
 }
+
+// procStatusKB reads a "<field>: <n> kB" (or plain number) line of /proc/<pid>/status; -1 when unknown.
+func procStatusKB(pid int, field string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, field+":") {
+			var n int64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, field+":")), "%d", &n)
+			return n
+		}
+	}
+	return -1
+}
+
+// fdCount counts the open file descriptors of pid.
+func fdCount(pid int) int {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
