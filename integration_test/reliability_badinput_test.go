@@ -103,7 +103,8 @@ func badCalls() []badCall {
 		exe("exec/unknown-param-invalid-UTF-8", "{\"command\":\"true\",\"\xff\xfe\":1}", "Unknown parameter \"\ufffd\ufffd\" for exec. "+execKnownParams),
 		exe("exec/host-invalid-UTF-8", "{\"command\":\"true\",\"host\":\"\xc3\"}", "Invalid host \"\ufffd\". Expected one of: auto, sandbox, gateway."),
 		exe("exec/elevated-true", `{"command":"true","elevated":true}`, "elevated is not available right now (runtime=direct).…"),
-		// Errors that quote a huge value back must stay within the 1 MiB response bound (output.md §8, policy.md §7).
+		// Errors that quote a huge value back must stay within the 1 MiB response bound (docs/reference.md#output-budget,
+		// docs/reference.md#input-limits).
 		exe("exec/unknown-param-2MiB-name", `{"command":"true",`+jstr(big2M)+`:1}`, `Unknown parameter "xxxx…`),
 		exe("exec/host-2MiB", `{"command":"true","host":`+jstr(big2M)+`}`, `Invalid host "xxxx…`),
 		// process

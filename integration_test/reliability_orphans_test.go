@@ -80,9 +80,9 @@ func settleMembers(pg, want int, d time.Duration) int {
 }
 
 // TestReliabilityNoOrphans: for every way a session can end, with a command that forks grandchildren and one that
-// ignores SIGTERM, the session's process group has no live member afterwards; the exceptions are the ones the spec
-// keeps on purpose (a leader exiting on its own or a non-terminating signal leave async children running until the
-// server stops), and the server's own SIGKILL, where only Pdeathsig acts.
+// ignores SIGTERM, the session's process group has no live member afterwards; the exceptions are kept on purpose
+// (docs/reference.md#process-groups): a leader exiting on its own or a non-terminating signal leave async children
+// running until the server stops, and on the server's own SIGKILL only Pdeathsig acts.
 func TestReliabilityNoOrphans(t *testing.T) {
 	par(t)
 	grace := time.Duration(relKillGraceMs) * time.Millisecond
