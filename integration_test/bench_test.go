@@ -159,7 +159,7 @@ func echoAgainstSpawn(b *testing.B, call func() time.Duration) {
 }
 
 // startupBaselines are the two floors under execmcp's startup, built once from testdata/: barego (any Go program)
-// and baremcp (an mcp-go stdio server with no tools, the transport mcp.md §4.1 prescribes).
+// and baremcp (an mcp-go stdio server with no tools, the stdio transport execmcp itself uses).
 var startupBaselines struct {
 	once            sync.Once
 	bareGo, bareMCP string
@@ -286,7 +286,7 @@ func BenchmarkLargeOutput(b *testing.B) {
 		start := time.Now()
 		id, _ := s.Background(largePipeline)
 		// The exit notification is how the session reports its exit; polling in a loop instead would measure the
-		// client's busy loop (a poll with pending output returns at once, process.md §5.1).
+		// client's busy loop (a poll with pending output returns at once, docs/reference.md#poll-wait).
 		if msgs := s.WaitExitMessages(id, 1, 5*time.Minute); len(msgs) != 1 {
 			b.Fatalf("no exit notification for the 200 MB session")
 		}

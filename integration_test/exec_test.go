@@ -1,6 +1,8 @@
 package integration_test
 
-// Section A of acceptance.md: the exec tool.
+// The exec tool through the real binary: foreground results, yield and background, timeouts, synchronous mode,
+// workdir, the child's environment and terminal, cancellation, progress and long commands
+// (docs/reference.md#exec-parameters and the exec sections after it).
 
 import (
 	"context"
@@ -17,7 +19,8 @@ import (
 	"github.com/creack/pty"
 )
 
-// Scenario 1.
+// Foreground output: `printf 'hello\n'` and `true` complete with exit code 0 and texts hello and (no output),
+// details cwd is the server's directory, and nothing is listed (docs/reference.md#exec-results).
 func TestA01ForegroundOutput(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -41,7 +44,8 @@ func TestA01ForegroundOutput(t *testing.T) {
 	listEmpty(t, s)
 }
 
-// Scenario 2.
+// A non-zero exit is a completed result; a command that is not found (127) or not executable (126) is a failed
+// one; none of them is isError (docs/reference.md#exec-outcome).
 func TestA02ExitCodesAndShellFailures(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -74,7 +78,8 @@ func TestA02ExitCodesAndShellFailures(t *testing.T) {
 	}
 }
 
-// Scenario 3.
+// The yield window, both branches: a command outlasting yieldMs returns running with the exact running text and a
+// poll collects the rest; one finishing inside it returns completed and is not listed (docs/reference.md#exec-yield).
 func TestA03YieldWindow(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -123,7 +128,8 @@ func TestA03YieldWindow(t *testing.T) {
 	}
 }
 
-// Scenario 4.
+// background:true returns running at once even for an instant command; the session is listed under its derived
+// name and a poll returns its output (docs/reference.md#exec-yield).
 func TestA04BackgroundReturnsAtOnce(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -143,7 +149,8 @@ func TestA04BackgroundReturnsAtOnce(t *testing.T) {
 	}
 }
 
-// Scenario 5.
+// Yield precedence: the yieldMs parameter beats the config's backgroundMs, which beats PI_BASH_YIELD_MS
+// (docs/reference.md#exec-yield).
 func TestA05YieldPrecedence(t *testing.T) {
 	par(t)
 	t.Run("env", func(t *testing.T) {
@@ -165,7 +172,8 @@ func TestA05YieldPrecedence(t *testing.T) {
 	})
 }
 
-// Scenario 6.
+// A timed-out command is failed (timedOut, exitCode null, SIGTERM, overall-timeout), not isError, with the exact
+// two-line timeout text (docs/reference.md#exec-timeout, docs/reference.md#exec-outcome).
 func TestA06TimeoutText(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -184,7 +192,9 @@ func TestA06TimeoutText(t *testing.T) {
 	wantText(t, r, timeoutText("1"))
 }
 
-// Scenario 7.
+// Which timeout applies: the configured timeoutSec does not limit a run started with background or yieldMs, does
+// limit a plain run after it auto-yields, an explicit timeout limits any run, and timeout 0 means none
+// (docs/reference.md#exec-timeout).
 func TestA07TimeoutRules(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{Config: `{"tools": {"exec": {"timeoutSec": 1, "backgroundMs": 100}}}`})
@@ -227,7 +237,8 @@ func TestA07TimeoutRules(t *testing.T) {
 	}
 }
 
-// Scenario 8.
+// Synchronous mode (process denied by config or EXECMCP_TOOLS_DENY): only exec is listed, with the synchronous
+// description, and background:true waits for the command and adds the warning (docs/reference.md#exec-yield).
 func TestA08SynchronousMode(t *testing.T) {
 	par(t)
 	const syncDesc = "Execute shell commands and return their output when they finish (background execution is disabled on this server). Use pty=true for TTY-required commands (terminal UIs, coding agents)."
@@ -263,7 +274,8 @@ func TestA08SynchronousMode(t *testing.T) {
 	})
 }
 
-// Scenario 9.
+// workdir: a relative directory, ~, a missing path and a file; the failing calls create nothing
+// (docs/reference.md#exec-workdir).
 func TestA09Workdir(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -296,7 +308,8 @@ func TestA09Workdir(t *testing.T) {
 	listEmpty(t, s)
 }
 
-// Scenario 10.
+// The child's environment: OPENCLAW_SHELL=exec, TERM=dumb and GIT_TERMINAL_PROMPT=0, and an unusable $SHELL falls
+// back to bash or sh (docs/reference.md#exec-env, docs/reference.md#exec-shell).
 func TestA10ChildEnvironment(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -312,7 +325,8 @@ func TestA10ChildEnvironment(t *testing.T) {
 	}
 }
 
-// Scenario 11: the server itself is started with a controlling terminal.
+// No stdin, no terminal, no hang: cat and read see end of input at once and /dev/tty cannot be opened, although the
+// server itself is started with a controlling terminal (docs/reference.md#exec-spawn).
 func TestA11NoStdinNoTerminal(t *testing.T) {
 	par(t)
 	ptmx, tty, err := pty.Open()
@@ -346,7 +360,8 @@ func TestA11NoStdinNoTerminal(t *testing.T) {
 	s.Stop(syscall.SIGTERM)
 }
 
-// Scenario 12.
+// Cancelling a foreground call (notifications/cancelled) kills its process group, leaves nothing listed and sends
+// no exit notification (docs/reference.md#cancellation).
 func TestA12CancellationKillsForegroundRun(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -378,7 +393,8 @@ func TestA12CancellationKillsForegroundRun(t *testing.T) {
 	}
 }
 
-// Scenario 13.
+// Progress: a call with a progress token gets strictly increasing notifications/progress carrying output lines,
+// none after the result; a background call gets none (docs/reference.md#progress).
 func TestA13Progress(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -444,7 +460,7 @@ func TestA13Progress(t *testing.T) {
 	}
 }
 
-// Scenario 14.
+// A 200000-byte command runs (docs/reference.md#exec-shell).
 func TestA14LongCommand(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})

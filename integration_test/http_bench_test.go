@@ -1,7 +1,7 @@
 package integration_test
 
-// Scenario 51: the time from a background process's exit to the arrival of its notifications/message, over stdio
-// and over Streamable HTTP (with the standing GET stream).
+// Exit-notification latency: the time from a background process's exit to the arrival of its notifications/message,
+// over stdio and over Streamable HTTP (with the standing GET stream).
 //
 //	go test ./integration_test/ -run '^$' -bench ExitNotifyLatency -benchtime 100x
 //
@@ -103,7 +103,7 @@ func BenchmarkExitNotifyLatency(b *testing.B) {
 	}
 }
 
-// Scenario 51's CI bound: p99 <= 500 ms over 20 runs on each transport.
+// The exit-notification latency bound of the normal test run: p99 <= 500 ms over 20 runs on each transport.
 func TestF51ExitNotifyLatencyBound(t *testing.T) {
 	par(t)
 	for _, tr := range []struct {

@@ -1,6 +1,6 @@
 package integration_test
 
-// Helpers of the HTTP tests (issue 4): an execmcp server started with --listen / EXECMCP_LISTEN on 127.0.0.1:0
+// Helpers of the HTTP tests: an execmcp server started with --listen / EXECMCP_LISTEN on 127.0.0.1:0
 // (through the harness's StartServer, so that the harness's leak checks apply), and MCP clients over Streamable
 // HTTP and SSE built on the official Go SDK client.
 //
@@ -30,7 +30,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// listeningRe matches the server's "listening" log line (mcp.md §2).
+// listeningRe matches the log line the server writes once it listens (docs/reference.md#command-line).
 var listeningRe = regexp.MustCompile(`msg=listening addr=(\S+) mcp=(\S+) sse=(\S+)`)
 
 // HTTPOptions configure an HTTP server start.

@@ -1,8 +1,10 @@
 package integration_test
 
-// HTTP transports, client identity and exit notifications (issue 4) through the real binary: acceptance.md E (42-44),
-// F 49-50 over HTTP, I (68 over Streamable HTTP, 70-72), J 74 (HTTP variant), progress and cancellation over
-// Streamable HTTP, and a load test. Every server is started with --listen 127.0.0.1:0 (or EXECMCP_LISTEN) through the
+// The HTTP front end through the real binary: Streamable HTTP and SSE (docs/reference.md#http), bearer tokens and
+// the Host and Origin checks (docs/reference.md#http-auth), client scopes and orphan cleanup (docs/reference.md#scope,
+// docs/reference.md#disconnect), exit notifications, heartbeats and resource updates over HTTP
+// (docs/reference.md#exit-notifications, docs/reference.md#resources), protocol pinning, shutdown, progress and
+// cancellation, and a load test. Every server is started with --listen 127.0.0.1:0 (or EXECMCP_LISTEN) through the
 // harness, so that its leak checks run at the end of each test.
 
 import (
@@ -39,7 +41,7 @@ func tokensFile(pairs ...string) string {
 	return string(b)
 }
 
-// checkLiveExit runs scenario 70's exec / background / poll sequence on c and checks that the exit notification
+// checkLiveExit runs a foreground exec, a background exec and a poll on c and checks that the exit notification
 // arrives on stream within 1 s of the exit, exactly once.
 func checkLiveExit(t *testing.T, hs *HTTPServer, c *HClient, stream, tsName string) {
 	t.Helper()
@@ -84,7 +86,8 @@ func checkLiveExit(t *testing.T, hs *HTTPServer, c *HClient, stream, tsName stri
 	}
 }
 
-// Scenario 70: Streamable HTTP with --listen and with EXECMCP_LISTEN.
+// Streamable HTTP with --listen and with EXECMCP_LISTEN: calls, the live exit notification on the GET stream, and
+// 404 for a deleted session (docs/reference.md#http).
 func TestI70StreamableHTTP(t *testing.T) {
 	par(t)
 	for _, via := range []string{"--listen", "EXECMCP_LISTEN"} {
@@ -123,7 +126,7 @@ func TestI70StreamableHTTP(t *testing.T) {
 	}
 }
 
-// mcp.md §4.2 (WithStateful: "unknown or expired session ids get 404"), for the standing GET: a GET /mcp with a
+// Unknown or expired session ids get 404 (docs/reference.md#http), also on the standing GET: a GET /mcp with a
 // deleted or never-issued session id must not open a stream.
 func TestI70StaleSessionGET(t *testing.T) {
 	par(t)
@@ -141,7 +144,7 @@ func TestI70StaleSessionGET(t *testing.T) {
 	}
 }
 
-// Scenario 71: SSE at /sse + /message.
+// SSE at /sse + /message: calls and the live exit notification (docs/reference.md#http).
 func TestI71SSE(t *testing.T) {
 	par(t)
 	hs := StartHTTPServer(t, HTTPOptions{})
@@ -158,7 +161,8 @@ func TestI71SSE(t *testing.T) {
 	checkLiveExit(t, hs, c, "GET /sse", "ts71")
 }
 
-// Scenario 72: HTTP security.
+// HTTP security: no non-loopback listen without tokens, bearer tokens on /mcp and /sse, and the Host and Origin
+// checks on loopback (docs/reference.md#http-auth).
 func TestI72HTTPSecurity(t *testing.T) {
 	par(t)
 	t.Run("non-loopback-without-token", func(t *testing.T) {
@@ -296,7 +300,7 @@ func TestI72HTTPSecurity(t *testing.T) {
 	})
 }
 
-// Scenario 42: two HTTP clients are isolated for every action and for resource reads.
+// Two HTTP clients are isolated for every action and for resource reads (docs/reference.md#scope).
 func TestE42TwoClientsIsolated(t *testing.T) {
 	par(t)
 	hs := StartHTTPServer(t, HTTPOptions{})
@@ -375,7 +379,7 @@ func TestE42TwoClientsIsolated(t *testing.T) {
 	wantStatus(t, r, "completed")
 }
 
-// Scenario 43: an agent scope survives DELETE and reconnects; another agent does not see it.
+// An agent scope survives DELETE and reconnects; another agent does not see it (docs/reference.md#scope).
 func TestE43AgentScopeSurvivesReconnect(t *testing.T) {
 	par(t)
 	hs := StartHTTPServer(t, HTTPOptions{Tokens: tokensFile(tokenAlpha, "alpha", tokenBeta, "beta")})
@@ -417,7 +421,7 @@ func TestE43AgentScopeSurvivesReconnect(t *testing.T) {
 	}
 }
 
-// Scenario 44: orphan cleanup after DELETE (session scope); an agent scope keeps running.
+// Orphan cleanup after DELETE (session scope); an agent scope keeps running (docs/reference.md#disconnect).
 func TestE44OrphanCleanup(t *testing.T) {
 	par(t)
 	t.Run("session-scope", func(t *testing.T) {
@@ -482,8 +486,8 @@ func TestE44OrphanCleanup(t *testing.T) {
 	})
 }
 
-// Scenario 49 over HTTP: three exits give A three notifications/message and one or two heartbeats with A's scope,
-// B gets none.
+// Heartbeats are targeted: three exits give client A three notifications/message and one or two heartbeats with
+// A's scope, client B in another scope gets none (docs/reference.md#exit-notifications).
 func TestF49HTTPHeartbeatTargeting(t *testing.T) {
 	par(t)
 	hs := StartHTTPServer(t, HTTPOptions{})
@@ -539,7 +543,8 @@ func TestF49HTTPHeartbeatTargeting(t *testing.T) {
 	}
 }
 
-// Scenario 50: resource updates and reads.
+// Resource updates and reads: a subscribed client gets one notifications/resources/updated at exit, an unsubscribed
+// one none, and the session resource and its log read back (docs/reference.md#resources).
 func TestF50ResourceUpdates(t *testing.T) {
 	par(t)
 	const tokenRes = "res-token-0123456789ab"
@@ -608,8 +613,8 @@ func TestF50ResourceUpdates(t *testing.T) {
 	wantStatus(t, r, "completed")
 }
 
-// Scenario 68 over Streamable HTTP: a client offering the SDK's default (modern) version ends on a legacy one with
-// a session and receives the exit notification.
+// Over Streamable HTTP, a client offering the SDK's default (modern) version ends on a legacy one with a session and
+// receives the exit notification (docs/reference.md#http).
 func TestI68HTTPModernClientPinned(t *testing.T) {
 	par(t)
 	hs := StartHTTPServer(t, HTTPOptions{})
@@ -635,7 +640,8 @@ func TestI68HTTPModernClientPinned(t *testing.T) {
 	}
 }
 
-// Scenario 74 (HTTP): SIGTERM and SIGINT shut down within 10 s with status 0 and no surviving group.
+// An HTTP server shuts down on SIGTERM and SIGINT within 10 s with status 0 and no surviving group
+// (docs/reference.md#shutdown).
 func TestJ74HTTPShutdown(t *testing.T) {
 	par(t)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
@@ -672,9 +678,10 @@ func TestJ74HTTPShutdown(t *testing.T) {
 	}
 }
 
-// Progress and cancellation over Streamable HTTP (mcp.md §8, §9). The output comes 0.5 s after the spawn: output
-// that arrives before the call's progress loop has started is only reported by the 5000 ms keep-alive (the loop
-// takes sess.Changed() after the spawn), which a loaded machine makes visible with an immediate echo.
+// Progress and cancellation over Streamable HTTP (docs/reference.md#progress, docs/reference.md#cancellation). The
+// output comes 0.5 s after the spawn: output that arrives before the call's progress loop has started is only
+// reported by the 5000 ms keep-alive (the loop takes sess.Changed() after the spawn), which a loaded machine makes
+// visible with an immediate echo.
 func TestHTTPProgressAndCancel(t *testing.T) {
 	par(t)
 	hs := StartHTTPServer(t, HTTPOptions{})

@@ -1,6 +1,8 @@
 package integration_test
 
-// Section I of acceptance.md: stdio hygiene (67), the stdio worker pool (69), CLI and config errors (73).
+// The server over stdio and its command line: stdio hygiene, tool metadata and schemas, the stdio worker pool, and
+// CLI and config errors (docs/reference.md#stdio, docs/reference.md#tool-schemas, docs/reference.md#command-line,
+// docs/reference.md#configuration).
 
 import (
 	"bytes"
@@ -22,7 +24,9 @@ const (
 	processDescription = "Manage running exec sessions for commands already started: list, poll, log, write, send-keys, submit, paste, kill. Use poll/log when you need status, logs, quiet-success confirmation, or completion confirmation when automatic completion wake is unavailable. Use write/send-keys/submit/paste/kill for input or intervention."
 )
 
-// Scenario 67.
+// stdio hygiene: serverInfo and capabilities, both tools with their descriptions, titles, explicit annotations
+// and strict schemas, only JSON-RPC on stdout, logs on stderr only (docs/reference.md#stdio,
+// docs/reference.md#tool-schemas).
 func TestI67StdioHygiene(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{Raw: true})
@@ -172,7 +176,7 @@ func TestI67StdioHygiene(t *testing.T) {
 	}
 }
 
-// Scenario 69.
+// Ten foreground calls waiting at once do not block a process list on stdio (docs/reference.md#stdio).
 func TestI69StdioWorkerPool(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -226,7 +230,9 @@ func hasLine(text, line string) bool {
 	return false
 }
 
-// Scenario 73.
+// CLI and config errors: --version, --help, an unknown flag, unknown or mistyped config keys, bad and clamped
+// environment values, and --config / EXECMCP_CONFIG (docs/reference.md#command-line,
+// docs/reference.md#configuration).
 func TestI73CLIAndConfigErrors(t *testing.T) {
 	par(t)
 	dir := t.TempDir()

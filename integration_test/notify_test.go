@@ -1,6 +1,7 @@
 package integration_test
 
-// Section F of acceptance.md (exit notifications on stdio) and scenario 68 (modern clients are pinned).
+// Exit notifications on stdio (docs/reference.md#exit-notifications), System: lines in results
+// (docs/reference.md#system-events), and a client offering a newer protocol version being pinned to a legacy one.
 
 import (
 	"regexp"
@@ -9,8 +10,8 @@ import (
 	"time"
 )
 
-// checkExitMessage verifies scenario 45 on s: exactly one notifications/message for a background
-// `sleep 0.5; echo notify`.
+// checkExitMessage checks the exit notification on s: exactly one notifications/message, level info, logger exec,
+// event exec.exit, for a background `sleep 0.5; echo notify`.
 func checkExitMessage(t *testing.T, s *Server) {
 	t.Helper()
 	id, _ := s.Background(`sleep 0.5; echo notify`)
@@ -35,13 +36,14 @@ func checkExitMessage(t *testing.T, s *Server) {
 	}
 }
 
-// Scenario 45.
+// A background exit sends exactly one notifications/message with its summary text
+// (docs/reference.md#exit-notifications).
 func TestF45ExitMessage(t *testing.T) {
 	par(t)
 	checkExitMessage(t, StartServer(t, Options{}))
 }
 
-// Scenario 46.
+// A failed exit is announced at level warning (docs/reference.md#exit-notifications).
 func TestF46FailedExitsWarn(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -59,7 +61,8 @@ func TestF46FailedExitsWarn(t *testing.T) {
 	}
 }
 
-// Scenario 47.
+// Quiet exits: a silent success is not announced unless notifyOnExitEmptySuccess; a silent non-zero exit is; with
+// notifyOnExit false nothing is, and the running text says so (docs/reference.md#exit-notifications).
 func TestF47QuietExits(t *testing.T) {
 	par(t)
 	t.Run("defaults", func(t *testing.T) {
@@ -99,7 +102,8 @@ func TestF47QuietExits(t *testing.T) {
 	})
 }
 
-// Scenario 48.
+// A client that ignores notifications gets the exit as a System: line and systemEvents in its next result, once;
+// polling the session first consumes it (docs/reference.md#system-events).
 func TestF48SystemEvents(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{}) // the SDK client has no notification handlers: it ignores them
@@ -135,7 +139,8 @@ func TestF48SystemEvents(t *testing.T) {
 	}
 }
 
-// Scenario 68 (stdio): the SDK client offers 2026-07-28 by default.
+// A client offering a newer protocol version (the SDK's default, 2026-07-28) ends up on a legacy one and still gets
+// the exit notification (docs/reference.md#stdio).
 func TestI68ModernClientPinned(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{Protocol: "latest"})
@@ -155,9 +160,9 @@ func TestI68ModernClientPinned(t *testing.T) {
 	checkExitMessage(t, s)
 }
 
-// Scenario 49 on stdio (the HTTP part, with two clients, belongs to section E/HTTP): three background exits at once
-// give three notifications/message and one or two coalesced notifications/heartbeat with reason exec-event and the
-// scope stdio.
+// Heartbeats on stdio (TestF49HTTPHeartbeatTargeting covers two HTTP clients): three background exits at once give
+// three notifications/message and one or two coalesced notifications/heartbeat with reason exec-event and the
+// scope stdio (docs/reference.md#exit-notifications).
 func TestF49StdioHeartbeat(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})

@@ -1,6 +1,9 @@
 package integration_test
 
-// Sections C (output) and D (registry) of acceptance.md.
+// Output and retention through the real binary: decoding and sanitising, arrival order, output frozen at exit, caps
+// and their notes, the running tail, bounded responses (docs/reference.md#output-decoding and the output sections
+// after it), and which sessions the registry keeps, for how long, and their ids (docs/reference.md#retention,
+// docs/reference.md#session-ids).
 
 import (
 	"context"
@@ -15,7 +18,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// Scenario 29.
+// Decoding and sanitising: a UTF-8 sequence split across reads, invalid bytes, escape sequences (also split) and
+// control characters (docs/reference.md#output-decoding, docs/reference.md#output-sanitising).
 func TestC29DecodingAndSanitising(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -32,7 +36,7 @@ func TestC29DecodingAndSanitising(t *testing.T) {
 	wantText(t, s.Exec(`printf 'a\001b\tc\n'`), "ab\tc")
 }
 
-// Scenario 30.
+// stdout and stderr are returned interleaved in arrival order (docs/reference.md#output-pending).
 func TestC30ArrivalOrder(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -41,7 +45,7 @@ func TestC30ArrivalOrder(t *testing.T) {
 	wantText(t, s.Proc("poll", "sessionId", id), "out1\nerr1\nout2\n\nProcess exited with code 0.")
 }
 
-// Scenario 31.
+// Output nobody polled is frozen at exit and returned once by the first poll (docs/reference.md#output-freeze).
 func TestC31UnreadOutputFrozen(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -51,7 +55,8 @@ func TestC31UnreadOutputFrozen(t *testing.T) {
 	wantText(t, s.Proc("poll", "sessionId", id), "(no new output)\n\nProcess exited with code 0.")
 }
 
-// Scenario 32.
+// The output caps and the notes that announce what they dropped, in poll, log and a foreground result
+// (docs/reference.md#output-notes).
 func TestC32CapsAndNotes(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{Env: []string{"PI_BASH_MAX_OUTPUT_CHARS=5000", "OPENCLAW_BASH_PENDING_MAX_OUTPUT_CHARS=1000"}})
@@ -87,7 +92,7 @@ func TestC32CapsAndNotes(t *testing.T) {
 	}
 }
 
-// Scenario 34.
+// The tail of a running result is the last 500 chars of output (docs/reference.md#output-aggregated).
 func TestC34Tail(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -98,7 +103,8 @@ func TestC34Tail(t *testing.T) {
 	}
 }
 
-// Scenario 35.
+// poll, log and the log resource stay within 1 MiB of JSON with large retained output
+// (docs/reference.md#output-budget).
 func TestC35BoundedResponses(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{Env: []string{"PI_BASH_MAX_OUTPUT_CHARS=200000", "OPENCLAW_BASH_PENDING_MAX_OUTPUT_CHARS=200000"}})
@@ -167,10 +173,11 @@ func checkBounded(t *testing.T, s *Server, id string, retained int) {
 	_ = retained
 }
 
-// Scenario 36 [slow].
+// Slow: 200 MB of output; poll and log stay bounded and the server's peak RSS stays below 100 MB
+// (docs/reference.md#output-budget).
 func TestC36LargeOutput(t *testing.T) {
 	if !slowEnabled() {
-		t.Skip("slow scenario: set EXECMCP_SLOW=1 (and do not pass -short)")
+		t.Skip("slow test: set EXECMCP_SLOW=1 (and do not pass -short)")
 	}
 	par(t)
 	s := StartServer(t, Options{})
@@ -211,7 +218,7 @@ func vmHWM(pid int) int64 {
 	return -1
 }
 
-// Scenario 37.
+// Only backgrounded sessions are retained, and they stay listed after they exit (docs/reference.md#retention).
 func TestD37OnlyBackgroundedRetained(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -230,10 +237,10 @@ func TestD37OnlyBackgroundedRetained(t *testing.T) {
 	}
 }
 
-// Scenario 38 [slow].
+// Slow: a finished session is kept for the TTL and swept after it (docs/reference.md#retention).
 func TestD38TTL(t *testing.T) {
 	if !slowEnabled() {
-		t.Skip("slow scenario: set EXECMCP_SLOW=1 (and do not pass -short)")
+		t.Skip("slow test: set EXECMCP_SLOW=1 (and do not pass -short)")
 	}
 	par(t)
 	s := StartServer(t, Options{Env: []string{"PI_BASH_JOB_TTL_MS=60000", "PI_BASH_SWEEPER_INTERVAL_MS=1000"}})
@@ -249,7 +256,7 @@ func TestD38TTL(t *testing.T) {
 	wantProcError(t, s.Proc("poll", "sessionId", id), "No session found for "+id)
 }
 
-// Scenario 39.
+// At most 50 finished sessions are kept; the oldest are evicted (docs/reference.md#retention).
 func TestD39FinishedCaps(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -278,7 +285,7 @@ func TestD39FinishedCaps(t *testing.T) {
 	}
 }
 
-// Scenario 40.
+// 200 concurrent sessions get distinct ids of the documented shape (docs/reference.md#session-ids).
 func TestD40Ids(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})

@@ -1,8 +1,9 @@
 package integration_test
 
-// Section H of acceptance.md through the real binary: security modes (63) with the allowlist's bypass shapes,
-// host routing with a sandbox configured (64), elevated with a sandbox (65), the bubblewrap sandbox (66), and
-// the startup refusals of policy.md §3.1 and §5.
+// Policy through the real binary: security modes with the allowlist's bypass shapes (docs/reference.md#security-modes,
+// docs/reference.md#allowlist), host routing and elevated with a sandbox configured (docs/reference.md#host,
+// docs/reference.md#elevated), the bubblewrap sandbox (docs/reference.md#sandbox), and the startup refusals of a bad
+// allowlist entry and an unusable sandbox.
 
 import (
 	"fmt"
@@ -81,7 +82,9 @@ func pidOf(t *testing.T, r *Result) int {
 	return n
 }
 
-// Scenario 63.
+// Security modes: deny refuses every command; allowlist runs only listed commands, checking every simple command
+// including substitutions and refusing dangerous assignments and unparsable commands; full runs anything
+// (docs/reference.md#security-modes, docs/reference.md#allowlist).
 func TestH63SecurityModes(t *testing.T) {
 	par(t)
 	t.Run("deny", func(t *testing.T) {
@@ -205,7 +208,7 @@ func TestH63AllowlistBypassShapes(t *testing.T) {
 	}
 }
 
-// Scenario 64 with a sandbox configured (without one it is TestH64HostRouting).
+// Host routing with a sandbox configured (without one it is TestH64HostRouting; docs/reference.md#host).
 func TestH64HostRoutingWithSandbox(t *testing.T) {
 	par(t)
 	sandboxUsable(t)
@@ -245,7 +248,8 @@ func TestH64HostRoutingWithSandbox(t *testing.T) {
 	})
 }
 
-// Scenario 65 with a sandbox: elevated means "on the host", and it never bypasses the security mode.
+// elevated with a sandbox: elevated means "on the host", and it never bypasses the security mode
+// (docs/reference.md#elevated).
 func TestH65ElevatedWithSandbox(t *testing.T) {
 	par(t)
 	sandboxUsable(t)
@@ -277,7 +281,8 @@ func TestH65ElevatedWithSandbox(t *testing.T) {
 	wantText(t, d.Exec(`echo fine`, "elevated", true), "fine")
 }
 
-// Scenario 66.
+// The bubblewrap sandbox: a read-only host, a writable workdir shared with the host, a private /tmp, its own pid
+// namespace, loopback only unless sandboxNetwork, and no process left after kill (docs/reference.md#sandbox).
 func TestH66Sandbox(t *testing.T) {
 	par(t)
 	sandboxUsable(t)
@@ -453,7 +458,8 @@ func TestH66SandboxKillAndShutdown(t *testing.T) {
 	}
 }
 
-// Startup refusals (policy.md §3.1 step 6, §5).
+// Startup refusals: an allowlist entry that is neither a name nor an absolute path glob, and a sandbox whose bwrap is
+// missing or does not work (docs/reference.md#allowlist, docs/reference.md#sandbox).
 func TestPolicyStartupRefusals(t *testing.T) {
 	par(t)
 	dir := t.TempDir()

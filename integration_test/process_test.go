@@ -1,6 +1,7 @@
 package integration_test
 
-// Section B of acceptance.md: the process tool.
+// The process tool through the real binary: poll, log, write, kill, clear, remove, list and their errors
+// (docs/reference.md#process-parameters and the process sections after it).
 
 import (
 	"regexp"
@@ -10,7 +11,8 @@ import (
 	"time"
 )
 
-// Scenario 15.
+// Incremental poll: each poll returns only the output that is new since the previous one, running polls carry
+// retryInMs and finished ones do not (docs/reference.md#process-poll).
 func TestB15IncrementalPoll(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -41,7 +43,8 @@ func TestB15IncrementalPoll(t *testing.T) {
 	}
 }
 
-// Scenario 16.
+// A poll with a timeout returns when output arrives or the session finishes, otherwise when the timeout passes; a
+// string timeout is accepted, and (slow) a huge one is clamped to 30 s (docs/reference.md#poll-wait).
 func TestB16PollWaits(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -74,7 +77,8 @@ func TestB16PollWaits(t *testing.T) {
 	}
 }
 
-// Scenario 17.
+// retryInMs backs off over silent polls (5000, 10000, 30000, 60000, 60000) and resets on output
+// (docs/reference.md#retry-hint).
 func TestB17RetryInMs(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -99,7 +103,7 @@ func TestB17RetryInMs(t *testing.T) {
 	}
 }
 
-// Scenario 18.
+// Unknown session ids fail at once, with the not-found text of each action (docs/reference.md#process-rules).
 func TestB18UnknownIdsFailFast(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -113,7 +117,8 @@ func TestB18UnknownIdsFailFast(t *testing.T) {
 	wantProcError(t, s.Proc("remove", "sessionId", "nope-nope"), "No session found for nope-nope")
 }
 
-// Scenario 19.
+// log windows: the default last 200 lines with its note, offset, limit, an empty range, and log does not drain
+// what poll returns (docs/reference.md#process-log).
 func TestB19LogWindows(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -148,7 +153,7 @@ func TestB19LogWindows(t *testing.T) {
 	}
 }
 
-// Scenario 20.
+// write, and write with eof closing stdin; writing to a finished session fails (docs/reference.md#process-input).
 func TestB20WriteAndEOF(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -172,7 +177,8 @@ func TestB20WriteAndEOF(t *testing.T) {
 	wantProcError(t, s.Proc("write", "sessionId", id2, "data", "more"), "No active session found for "+id2)
 }
 
-// Scenario 21.
+// Input refused: a yielded session and one whose stdin was closed are not writable, and a write the process does not
+// read times out after 10 s while other calls are answered (docs/reference.md#process-input).
 func TestB21InputRefused(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -207,7 +213,8 @@ func TestB21InputRefused(t *testing.T) {
 	}
 }
 
-// Scenario 22.
+// kill with the default signal: SIGTERM, the session ends failed with manual-cancel, and no exit notification
+// follows (docs/reference.md#process-kill).
 func TestB22KillDefault(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -227,7 +234,8 @@ func TestB22KillDefault(t *testing.T) {
 	}
 }
 
-// Scenario 23.
+// kill escalation: a group that ignores SIGTERM gets SIGKILL after the kill grace, whichever process leads it
+// (docs/reference.md#exec-kill).
 func TestB23KillEscalation(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{Config: `{"tools": {"exec": {"killGraceMs": 1000}}}`})
@@ -253,7 +261,7 @@ func TestB23KillEscalation(t *testing.T) {
 	t.Logf("group of %s gone %v after kill", id2, time.Since(start).Round(time.Millisecond))
 }
 
-// Scenario 24.
+// kill with a signal: INT reaches the command's trap; STOP is refused (docs/reference.md#process-kill).
 func TestB24KillWithSignal(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -274,7 +282,8 @@ func TestB24KillWithSignal(t *testing.T) {
 	wantExitCode(t, last, 3)
 }
 
-// Scenario 25.
+// clear and remove: clear only takes finished sessions; remove also terminates a running one, which disappears at
+// once without an exit notification (docs/reference.md#process-clear-remove).
 func TestB25ClearAndRemove(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -303,7 +312,8 @@ func TestB25ClearAndRemove(t *testing.T) {
 	}
 }
 
-// Scenario 26.
+// list: one line per session, newest first, and the details fields of running and finished entries
+// (docs/reference.md#process-list).
 func TestB26List(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -359,7 +369,8 @@ func TestB26List(t *testing.T) {
 	listEmpty(t, s)
 }
 
-// Scenario 27.
+// An unknown action and a missing sessionId are isError with details {status: failed, error}
+// (docs/reference.md#process-rules).
 func TestB27ActionErrors(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})

@@ -1,8 +1,9 @@
 package integration_test
 
-// PTY sessions and terminal input through the real binary (issue 3; acceptance.md G 52-60): send-keys, submit,
-// paste, write with eof on a PTY, cursor-key modes, DSR replies, PTY output handling, input errors. Every test
-// asserts on what the interactive program itself printed, and ends with no surviving process (harness leak check).
+// PTY sessions and terminal input through the real binary: send-keys, submit, paste, write with eof on a PTY,
+// cursor-key modes, DSR replies, PTY output handling, input errors (docs/reference.md#exec-pty,
+// docs/reference.md#process-input, docs/reference.md#send-keys). Every test asserts on what the interactive program
+// itself printed, and ends with no surviving process (harness leak check).
 
 import (
 	"os"
@@ -115,7 +116,7 @@ func sessionOf(pid int) int {
 	return n
 }
 
-// Scenario 53 with bash: send-keys ["h","i","Enter"], and write "hi" followed by submit.
+// send-keys ["h","i","Enter"], and write "hi" followed by submit, reach a bash `read`.
 func TestPTYSendKeysAndSubmitReadLine(t *testing.T) {
 	requirePTY(t)
 	par(t)
@@ -202,7 +203,7 @@ func TestPTYCtrlCInterruptsShell(t *testing.T) {
 	wantExitCode(t, last, 0)
 }
 
-// Scenario 54: C-c ends a PTY `sleep 100`.
+// C-c ends a PTY `sleep 100` with SIGINT.
 func TestPTYCtrlCSleep(t *testing.T) {
 	requirePTY(t)
 	par(t)
@@ -221,7 +222,7 @@ func TestPTYCtrlCSleep(t *testing.T) {
 
 const decckmProgram = `stty raw -echo; dd bs=3 count=1 2>/dev/null | od -An -tx1`
 
-// Scenario 55: application cursor mode from the program's ESC[?1h, and normal mode after 2 s of output without
+// Cursor-key modes: application mode from the program's ESC[?1h, and normal mode after 2 s of output without
 // a toggle.
 func TestCursorKeyModes(t *testing.T) {
 	requirePTY(t)
@@ -294,8 +295,8 @@ func TestCursorKeyModeToggles(t *testing.T) {
 	wantText(t, s.Proc("kill", "sessionId", id, "signal", "KILL"), "Termination requested for session "+id+".")
 }
 
-// Scenario 56: the unknown-mode refusal, only for unmodified cursor keys; other keys are sent; output seen plus
-// 2 s turns the mode normal.
+// The cursor-key mode is unknown until output appears: unmodified cursor keys are refused, other keys are sent;
+// output seen plus 2 s turns the mode normal.
 func TestCursorUnknownModeRefusal(t *testing.T) {
 	requirePTY(t)
 	par(t)
@@ -319,7 +320,8 @@ func TestCursorUnknownModeRefusal(t *testing.T) {
 
 const dsrCommand = `stty -icanon -echo min 6 time 50; printf '\033[6n'; r=$(dd bs=6 count=1 2>/dev/null); stty sane; [ "$r" = "$(printf '\033[1;1R')" ] && echo got-reply`
 
-// Scenario 59, and both query forms answered in order, and a query split across two reads.
+// Terminal queries are answered: a cursor position report (DSR) reaches the program and its query is not in the
+// output, both query forms are answered in order, and so is a query split across two reads.
 func TestDSRAnswered(t *testing.T) {
 	requirePTY(t)
 	par(t)
@@ -349,13 +351,13 @@ func TestDSRAnswered(t *testing.T) {
 	wantStatus(t, last, "completed")
 }
 
-// Scenario 58: bracketed and raw paste as the program received them; the empty raw paste is refused.
+// Bracketed and raw paste as the program received them; the empty raw paste is refused.
 func TestPasteBracketedAndRaw(t *testing.T) {
 	requirePTY(t)
 	par(t)
 	s := StartServer(t, Options{})
 
-	// Exactly scenario 58 (the terminal echoes too).
+	// `cat -v` with the terminal's echo on (the terminal echoes too).
 	id, pid := s.startPTY(`cat -v`)
 	waitBlocked(t, pid, "cat", 20*time.Second)
 	wantText(t, s.Proc("paste", "sessionId", id, "text", "hello"), "Pasted 5 chars to session "+id+".")
@@ -438,7 +440,8 @@ func TestKeysRawBytesOrderAndWarnings(t *testing.T) {
 	wantText(t, s.Proc("kill", "sessionId", id, "signal", "KILL"), "Termination requested for session "+id+".")
 }
 
-// Scenario 60 with a shell that keeps reading after the EOT, and the PTY group on kill, timeout and shutdown.
+// write with eof on a PTY to a shell that keeps reading after the EOT, and the PTY group on kill, timeout and
+// shutdown.
 func TestPTYEOTAndGroupKill(t *testing.T) {
 	requirePTY(t)
 	par(t)
@@ -491,7 +494,7 @@ func TestPTYEOTAndGroupKill(t *testing.T) {
 	s.startPTY(`sleep 30 & sleep 30`)
 }
 
-// Scenario 52 variants: the server's TERM=dumb is replaced, another TERM is kept; several CRLF lines each count
+// The terminal's environment: the server's TERM=dumb is replaced, another TERM is kept; several CRLF lines each count
 // once in log.
 func TestPTYTerminalEnv(t *testing.T) {
 	requirePTY(t)
@@ -538,7 +541,7 @@ func TestPTYOutputSanitisedAcrossReads(t *testing.T) {
 	}
 }
 
-// Input to a finished session, to a closed stdin, and wrong parameter types get the spec's errors; the server
+// Input to a finished session, to a closed stdin, and wrong parameter types get the documented errors; the server
 // keeps serving.
 func TestPTYInputErrors(t *testing.T) {
 	requirePTY(t)

@@ -1,6 +1,8 @@
 package integration_test
 
-// Sections G (PTY: scenarios 52 and 60) and H (policy: 61, 62, 64, 65) of acceptance.md.
+// A real terminal for pty:true runs (docs/reference.md#exec-pty), and the policies without a sandbox: env overrides,
+// the inherited environment, host routing and elevated (docs/reference.md#env-policy, docs/reference.md#host,
+// docs/reference.md#elevated).
 
 import (
 	"os"
@@ -25,7 +27,8 @@ func requirePTY(t *testing.T) {
 
 const ttyCommand = `tty; test -t 0 && echo is-tty; stty size; printf '%s' "$TERM"`
 
-// Scenario 52.
+// pty:true gives a real terminal of 30 x 120 with TERM=xterm-256color, and log counts CRLF lines as single lines
+// (docs/reference.md#exec-pty).
 func TestG52RealTerminal(t *testing.T) {
 	requirePTY(t)
 	par(t)
@@ -52,7 +55,7 @@ func TestG52RealTerminal(t *testing.T) {
 	}
 }
 
-// Scenario 60.
+// write with eof on a PTY sends EOT, and kill of a PTY session ends its group (docs/reference.md#process-input).
 func TestG60EOTAndPTYKill(t *testing.T) {
 	requirePTY(t)
 	par(t)
@@ -76,7 +79,8 @@ func TestG60EOTAndPTYKill(t *testing.T) {
 	}
 }
 
-// Scenario 61.
+// Dangerous or invalid env overrides are refused with their exact texts and the command never runs
+// (docs/reference.md#env-policy).
 func TestH61EnvOverridesRejected(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -103,7 +107,8 @@ func TestH61EnvOverridesRejected(t *testing.T) {
 	listEmpty(t, s)
 }
 
-// Scenario 62.
+// The inherited environment drops secrets and keeps the rest, env overrides apply, and pathPrepend goes in front of
+// the server's PATH (docs/reference.md#env-policy, docs/reference.md#exec-env).
 func TestH62InheritedEnv(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{Env: []string{"SSLKEYLOGFILE=/tmp/k", "GITHUB_TOKEN=t", "FOO_OK=1"}})
@@ -138,7 +143,7 @@ func TestH62InheritedEnv(t *testing.T) {
 		}
 	}
 	r = s2.Exec(`printf %s "$PATH"`)
-	// Duplicates are removed keeping the first occurrence (exec.md §8 step 3).
+	// Duplicates are removed keeping the first occurrence (docs/reference.md#exec-env).
 	var parts []string
 	seen := map[string]bool{}
 	for _, p := range append([]string{"/opt/a", "/opt/b"}, strings.Split(serverPath, ":")...) {
@@ -152,7 +157,8 @@ func TestH62InheritedEnv(t *testing.T) {
 	}
 }
 
-// Scenario 64.
+// Host routing without a sandbox: node and sandbox are refused with their texts, gateway and auto run, an unknown
+// host is invalid (docs/reference.md#host).
 func TestH64HostRouting(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -168,7 +174,7 @@ func TestH64HostRouting(t *testing.T) {
 	}
 }
 
-// Scenario 65.
+// elevated is refused unless tools.elevated.enabled, and never bypasses security=deny (docs/reference.md#elevated).
 func TestH65Elevated(t *testing.T) {
 	par(t)
 	const elevatedErr = "elevated is not available right now (runtime=direct).\nFailing gates: enabled (tools.elevated.enabled)\nFix-it keys:\n- tools.elevated.enabled"

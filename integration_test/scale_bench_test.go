@@ -1,7 +1,8 @@
 package integration_test
 
-// Benchmarks of issue 6 (docs/benchmarks.md). Each reports its figure and a baseline measured in the same run, and
-// their ratio. The table of docs/benchmarks.md is reproduced by
+// Benchmarks of throughput and scale: exec over HTTP, 1 GB of output, 1000 sessions and poll wake-up
+// (docs/benchmarks.md). Each reports its figure and a baseline measured in the same run, and their ratio. The table
+// of docs/benchmarks.md is reproduced by
 //
 //	go test ./integration_test/ -run '^$' -bench 'ExecEcho|Startup|SpawnBaseline|Ingest1GB|Sessions1000|PollWakeup|ExitNotifyLatency' -benchtime 100x -timeout 30m
 //
@@ -418,7 +419,7 @@ func BenchmarkSessions1000(b *testing.B) {
 // line that the session echoes; the figure is the time from the write call's return to the poll's return (nothing
 // subtracted). Baseline: the round trip of a poll that does not wait (timeout 0) in the same run.
 //   - running: `while read l; do echo "$l"; done` keeps running, so the poll returns when the burst has been quiet
-//     for 2 ms (sessions.burstQuiet; process.md §5.1 allows up to 100 ms of gathering).
+//     for 2 ms (sessions.burstQuiet; docs/reference.md#poll-wait allows up to 100 ms of gathering).
 //   - exit: `read l; echo "$l"` exits after its echo; the finalization ends the gathering window early.
 func BenchmarkPollWakeup(b *testing.B) {
 	for _, mode := range []string{"running", "exit"} {

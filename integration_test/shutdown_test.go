@@ -1,6 +1,7 @@
 package integration_test
 
-// Sections J (shutdown and orphans: 74-77) and K (bad input: 78-80) of acceptance.md.
+// Shutdown and orphans (docs/reference.md#shutdown, docs/reference.md#process-groups), and bad arguments and
+// limits after which the server keeps serving (docs/reference.md#arguments, docs/reference.md#input-limits).
 
 import (
 	"context"
@@ -16,7 +17,8 @@ import (
 	"time"
 )
 
-// Scenario 74 (stdio).
+// Closing stdin, SIGTERM and SIGINT each stop a stdio server with status 0 within 10 s and kill every session's
+// group, including one that ignores SIGTERM (docs/reference.md#shutdown).
 func TestJ74ShutdownKillsEveryGroup(t *testing.T) {
 	par(t)
 	for _, how := range []string{"stdin-close", "SIGTERM", "SIGINT"} {
@@ -46,8 +48,9 @@ func TestJ74ShutdownKillsEveryGroup(t *testing.T) {
 	}
 }
 
-// Scenario 75. The pid of the background sleep is written to a file so that the test can find it after its shell
-// exited (it is reparented then and no longer a descendant of the server).
+// A grandchild holding the output pipe cannot hang a foreground call; it lives on until the server shuts down
+// (docs/reference.md#exec-supervision). The pid of the background sleep is written to a file so that the test can
+// find it after its shell exited (it is reparented then and no longer a descendant of the server).
 func TestJ75GrandchildHoldingPipe(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -78,7 +81,7 @@ func TestJ75GrandchildHoldingPipe(t *testing.T) {
 	}
 }
 
-// Scenario 76.
+// When the server is killed with SIGKILL, a session's leader dies with it (Pdeathsig; docs/reference.md#shutdown).
 func TestJ76AbruptServerDeath(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -105,7 +108,8 @@ func zombieChildren(pid int) []int {
 	return z
 }
 
-// Scenario 77 on a reduced scale: 25 mixed sessions, then 10 concurrent exec/poll/write/kill/remove sequences.
+// No zombies and no leaks: 25 mixed sessions (foreground, background, killed, timed out, removed), then 10
+// concurrent exec/poll/write/kill/remove sequences (docs/reference.md#exec-supervision).
 func TestJ77NoZombiesNoLeaks(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -170,7 +174,8 @@ func TestJ77NoZombiesNoLeaks(t *testing.T) {
 	}
 }
 
-// Scenario 78.
+// Bad exec arguments: a missing command, wrong types and unknown parameters are isError with details
+// {status: error, tool: exec, error}; a numeric string is accepted (docs/reference.md#arguments).
 func TestK78ExecArguments(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -193,7 +198,8 @@ func TestK78ExecArguments(t *testing.T) {
 	wantText(t, s.Exec(`echo still-alive`), "still-alive")
 }
 
-// Scenario 79.
+// Input limits: NUL bytes, command length, env entries, write size, and an unknown process parameter
+// (docs/reference.md#input-limits).
 func TestK79Limits(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
@@ -211,7 +217,9 @@ func TestK79Limits(t *testing.T) {
 	wantText(t, s.Exec(`echo still-alive`), "still-alive")
 }
 
-// Scenario 80.
+// Odd numbers: a negative offset is 0, a huge offset and a negative limit give the empty range, and a negative poll
+// timeout returns at once; the server keeps serving after each (docs/reference.md#process-log,
+// docs/reference.md#poll-wait).
 func TestK80OddNumbers(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})

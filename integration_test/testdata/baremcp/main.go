@@ -1,6 +1,6 @@
 // Command baremcp is a startup baseline for BenchmarkStartup: an mcp-go stdio server with no tools, built from
 // the same module (and so the same mcp-go version) as execmcp. Its time to the initialize response is the floor
-// that the library mcp.md §4.1 prescribes puts under execmcp's.
+// that mcp-go, the library execmcp serves stdio with, puts under execmcp's.
 package main
 
 import (
