@@ -1492,8 +1492,8 @@ func (l *loader) allowlistEntries(entries []string) []string {
 		if rest, ok := strings.CutPrefix(e, "~/"); ok && l.home != "" {
 			e = filepath.Join(l.home, rest) // ~user is never expanded
 		}
-		if problem := policy.AllowlistEntryProblem(given, e); problem != "" {
-			l.fail("%s", problem)
+		if err := policy.CheckAllowlistEntry(given, e); err != nil {
+			l.fail("%v", err)
 			continue
 		}
 		out = append(out, e)
