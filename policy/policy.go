@@ -27,7 +27,7 @@ const (
 	// RuleHostNode: the host parameter asks for node, which this server does not support.
 	RuleHostNode
 	// RuleHostOverride: the host parameter differs from the configured host, which does not allow that override
-	// (Subject: the requested host, Configured, AllowedBy).
+	// (Subject: the requested host, trimmed and lower-cased; Configured; AllowedBy).
 	RuleHostOverride
 	// RuleNoSandbox: the call would run in the sandbox but no sandbox runtime is configured.
 	RuleNoSandbox
@@ -36,10 +36,18 @@ const (
 )
 
 var ruleNames = [...]string{
-	RuleSecurityDeny: "security=deny", RuleSecurityMode: "unsupported security mode", RuleNoParser: "no parser",
-	RuleUnparsable: "command does not parse", RuleAllowlistMiss: "allowlist miss", RuleEnvOverride: "env override refused",
-	RuleConfiguredHost: "invalid configured host", RuleHostValue: "invalid host", RuleHostNode: "host node unsupported",
-	RuleHostOverride: "host override not allowed", RuleNoSandbox: "no sandbox runtime", RuleElevated: "elevated not enabled",
+	RuleSecurityDeny:   "security=deny",
+	RuleSecurityMode:   "unsupported security mode",
+	RuleNoParser:       "no parser",
+	RuleUnparsable:     "command does not parse",
+	RuleAllowlistMiss:  "allowlist miss",
+	RuleEnvOverride:    "env override refused",
+	RuleConfiguredHost: "invalid configured host",
+	RuleHostValue:      "invalid host",
+	RuleHostNode:       "host node unsupported",
+	RuleHostOverride:   "host override not allowed",
+	RuleNoSandbox:      "no sandbox runtime",
+	RuleElevated:       "elevated not enabled",
 }
 
 // String is a short name of the rule, for logs and test messages.
