@@ -5,7 +5,6 @@ package tools
 
 import (
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -135,85 +134,68 @@ func TestValidateEnvTexts(t *testing.T) {
 	tests := []struct {
 		name string
 		env  map[string]string
-		want map[string]string // accepted result when msg == ""
 		msg  string
 	}{
-		// Every row of the examples table (docs/reference.md#env-policy).
-		{"path", map[string]string{"PATH": "/explicit/bin"}, nil,
+		// Every refused row of the examples table (docs/reference.md#env-policy); policy tests the accepted ones.
+		{"path", map[string]string{"PATH": "/explicit/bin"},
 			"Security Violation: Custom 'PATH' variable is forbidden during host execution."},
-		{"path lower", map[string]string{"path": "/x"}, nil,
+		{"path lower", map[string]string{"path": "/x"},
 			"Security Violation: Custom 'PATH' variable is forbidden during host execution."},
-		{"classpath", map[string]string{"CLASSPATH": "/x"}, nil,
+		{"classpath", map[string]string{"CLASSPATH": "/x"},
 			"Security Violation: Environment variable 'CLASSPATH' is forbidden during host execution."},
-		{"ld prefix", map[string]string{"LD_DEBUG": "1"}, nil,
+		{"ld prefix", map[string]string{"LD_DEBUG": "1"},
 			"Security Violation: Environment variable 'LD_DEBUG' is forbidden during host execution."},
-		{"two blocked", map[string]string{"HTTPS_PROXY": "x", "NODE_TLS_REJECT_UNAUTHORIZED": "0"}, nil,
+		{"two blocked", map[string]string{"HTTPS_PROXY": "x", "NODE_TLS_REJECT_UNAUTHORIZED": "0"},
 			"Security Violation: blocked override keys: HTTPS_PROXY, NODE_TLS_REJECT_UNAUTHORIZED."},
-		{"invalid", map[string]string{"1BAD": "x"}, nil,
+		{"invalid", map[string]string{"1BAD": "x"},
 			"Security Violation: invalid non-portable override keys: 1BAD."},
-		{"path and classpath", map[string]string{"PATH": "/x", "CLASSPATH": "/y"}, nil,
+		{"path and classpath", map[string]string{"PATH": "/x", "CLASSPATH": "/y"},
 			"Security Violation: Custom 'PATH' variable is forbidden during host execution (blocked override keys: CLASSPATH, PATH)."},
-		{"home and invalid", map[string]string{"HOME": "/tmp", "A-B": "x"}, nil,
+		{"home and invalid", map[string]string{"HOME": "/tmp", "A-B": "x"},
 			"Security Violation: blocked override keys: HOME; invalid non-portable override keys: A-B."},
-		{"accepted", map[string]string{"FOO": "bar", "TERM": "xterm"}, map[string]string{"FOO": "bar", "TERM": "xterm"}, ""},
 
 		// Further variants.
-		{"blocked reported upper-cased", map[string]string{"classpath": "/x"}, nil,
+		{"blocked reported upper-cased", map[string]string{"classpath": "/x"},
 			"Security Violation: Environment variable 'CLASSPATH' is forbidden during host execution."},
-		{"duplicates merged", map[string]string{"PATH": "/x", "path": "/y", " Path ": "/z"}, nil,
+		{"duplicates merged", map[string]string{"PATH": "/x", "path": "/y", " Path ": "/z"},
 			"Security Violation: Custom 'PATH' variable is forbidden during host execution."},
-		{"duplicate blocked merged", map[string]string{"classpath": "/x", "CLASSPATH": "/y"}, nil,
+		{"duplicate blocked merged", map[string]string{"classpath": "/x", "CLASSPATH": "/y"},
 			"Security Violation: Environment variable 'CLASSPATH' is forbidden during host execution."},
-		{"path and invalid", map[string]string{"PATH": "/x", "A.B": "x"}, nil,
+		{"path and invalid", map[string]string{"PATH": "/x", "A.B": "x"},
 			"Security Violation: Custom 'PATH' variable is forbidden during host execution (blocked override keys: PATH; invalid non-portable override keys: A.B)."},
-		{"single blocked plus invalid", map[string]string{"CLASSPATH": "/x", "9": "x"}, nil,
+		{"single blocked plus invalid", map[string]string{"CLASSPATH": "/x", "9": "x"},
 			"Security Violation: blocked override keys: CLASSPATH; invalid non-portable override keys: 9."},
-		{"invalid sorted bytewise, trimmed", map[string]string{" b-c ": "x", "B-C": "y", "a b": "z", "1": "w"}, nil,
+		{"invalid sorted bytewise, trimmed", map[string]string{" b-c ": "x", "B-C": "y", "a b": "z", "1": "w"},
 			"Security Violation: invalid non-portable override keys: 1, B-C, a b, b-c."},
-		{"invalid deduplicated after trim", map[string]string{"A-B": "x", " A-B": "y"}, nil,
+		{"invalid deduplicated after trim", map[string]string{"A-B": "x", " A-B": "y"},
 			"Security Violation: invalid non-portable override keys: A-B."},
-		{"empty key invalid", map[string]string{"  ": "x"}, nil,
+		{"empty key invalid", map[string]string{"  ": "x"},
 			"Security Violation: invalid non-portable override keys: ."},
-		{"non-ascii invalid", map[string]string{"ÄRGER": "x"}, nil,
+		{"non-ascii invalid", map[string]string{"ÄRGER": "x"},
 			"Security Violation: invalid non-portable override keys: ÄRGER."},
-		{"blocked sorted bytewise", map[string]string{"gh_token": "x", "AWS_ACCESS_KEY_ID": "y", "bash_env": "z"}, nil,
+		{"blocked sorted bytewise", map[string]string{"gh_token": "x", "AWS_ACCESS_KEY_ID": "y", "bash_env": "z"},
 			"Security Violation: blocked override keys: AWS_ACCESS_KEY_ID, BASH_ENV, GH_TOKEN."},
-		{"allowedInherited not overridable", map[string]string{"SSH_AUTH_SOCK": "/s"}, nil,
+		{"allowedInherited not overridable", map[string]string{"SSH_AUTH_SOCK": "/s"},
 			"Security Violation: Environment variable 'SSH_AUTH_SOCK' is forbidden during host execution."},
-		{"override prefix", map[string]string{"GIT_CONFIG_COUNT": "1"}, nil,
+		{"override prefix", map[string]string{"GIT_CONFIG_COUNT": "1"},
 			"Security Violation: Environment variable 'GIT_CONFIG_COUNT' is forbidden during host execution."},
-		{"override prefixes lower", map[string]string{"npm_config_registry": "r", "tf_var_x": "1", "cargo_registries_a_index": "i"}, nil,
+		{"override prefixes lower", map[string]string{"npm_config_registry": "r", "tf_var_x": "1", "cargo_registries_a_index": "i"},
 			"Security Violation: blocked override keys: CARGO_REGISTRIES_A_INDEX, NPM_CONFIG_REGISTRY, TF_VAR_X."},
-		{"everywhere prefixes", map[string]string{"DYLD_X": "1", "BASH_FUNC_f": "1"}, nil,
+		{"everywhere prefixes", map[string]string{"DYLD_X": "1", "BASH_FUNC_f": "1"},
 			"Security Violation: blocked override keys: BASH_FUNC_F, DYLD_X."},
-		{"trimmed and case kept", map[string]string{" Foo ": "1", "_x9": "2", "LDX": "3", "PATHX": "4"},
-			map[string]string{"Foo": "1", "_x9": "2", "LDX": "3", "PATHX": "4"}, ""},
-		{"trim collision smallest given key wins", map[string]string{" FOO": "a", "FOO": "b", "FOO ": "c"},
-			map[string]string{"FOO": "a"}, ""},
-		{"empty map", map[string]string{}, map[string]string{}, ""},
-		{"nil map", nil, map[string]string{}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := policy.ValidateEnv(tt.env)
-			if tt.msg != "" {
-				var d *policy.Denial
-				if !errors.As(err, &d) {
-					t.Fatalf("err = %v (%T), want *policy.Denial", err, err)
-				}
-				if got := errorText(err); got != tt.msg {
-					t.Fatalf("message\n got %q\nwant %q", got, tt.msg)
-				}
-				if got != nil {
-					t.Fatalf("map = %v, want nil on denial", got)
-				}
-				return
+			var d *policy.Denial
+			if !errors.As(err, &d) {
+				t.Fatalf("err = %v (%T), want *policy.Denial", err, err)
 			}
-			if err != nil {
-				t.Fatalf("err = %v", err)
+			if text := errorText(err); text != tt.msg {
+				t.Fatalf("message\n got %q\nwant %q", text, tt.msg)
 			}
-			if got == nil || !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("got %#v, want %#v", got, tt.want)
+			if got != nil {
+				t.Fatalf("map = %v, want nil on denial", got)
 			}
 		})
 	}
