@@ -71,8 +71,8 @@ func (l *loader) allowlistEntries(entries []string) []string {
 		if rest, ok := strings.CutPrefix(e, "~/"); ok && l.env.home != "" {
 			e = filepath.Join(l.env.home, rest) // ~user is never expanded
 		}
-		if problem := policy.AllowlistEntryProblem(given, e); problem != "" {
-			l.fail("%s", problem)
+		if err := policy.CheckAllowlistEntry(given, e); err != nil {
+			l.fail("%v", err)
 			continue
 		}
 		out = append(out, e)

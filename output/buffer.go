@@ -5,8 +5,9 @@ import (
 	"unicode/utf8"
 )
 
-// Buffer holds the output of one session: the pending list that poll drains (output.md §4) and the aggregated
-// buffer that log, tails and foreground results read (§5), with the counters that decide the notes of §6.
+// Buffer holds the output of one session: the pending list that poll drains (docs/reference.md#output-pending)
+// and the aggregated buffer that log, tails and foreground results read (docs/reference.md#output-aggregated),
+// with the counters that decide the notes (docs/reference.md#output-notes).
 //
 // Memory is bounded by the caps whatever is appended: at most pendingCap chars per stream are pending and at
 // most maxChars chars are aggregated (plus bounded slack for amortised compaction). Appends are amortised
@@ -88,9 +89,9 @@ func streamIndex(s Stream) int {
 	return 1 // any other value counts as stderr
 }
 
-// Append adds one chunk of sanitised text of stream s (output.md §3). Empty text is ignored so that a read
-// that sanitised to nothing creates no chunk. Invalid UTF-8 (never produced by Decoder) is replaced per byte
-// by U+FFFD first, because the char accounting requires that chunks concatenate to valid text.
+// Append adds one chunk of sanitised text of stream s (docs/reference.md#output-pending). Empty text is ignored so
+// that a read that sanitised to nothing creates no chunk. Invalid UTF-8 (never produced by Decoder) is replaced per
+// byte by U+FFFD first, because the char accounting requires that chunks concatenate to valid text.
 func (b *Buffer) Append(s Stream, text string) { b.AppendBytes(s, []byte(text)) }
 
 // AppendBytes is Append for bytes the Buffer does not keep: it copies what it retains, so p may be reused as
@@ -237,8 +238,8 @@ func (b *Buffer) reserve(extra int) {
 	b.aggStart = 0
 }
 
-// Drain returns and empties the pending list (output.md §4) with the note flags of §6, and records
-// lastDrainTotal. Discarded is decided before lastDrainTotal moves.
+// Drain returns and empties the pending list (docs/reference.md#output-pending) with the note flags
+// (docs/reference.md#output-notes), and records lastDrainTotal. Discarded is decided before lastDrainTotal moves.
 func (b *Buffer) Drain() Drained {
 	q0, q1 := &b.pending[0], &b.pending[1]
 	a, c := q0.items[q0.head:], q1.items[q1.head:]

@@ -128,7 +128,7 @@ func short(s string) string {
 	return s
 }
 
-// The "poll notes" example of output.md §9: 6300 chars, never polled, max 5000, pending 1000.
+// The poll notes example (docs/reference.md#output-examples): 6300 chars, never polled, max 5000, pending 1000.
 func TestBufferPollNotes(t *testing.T) {
 	b := NewBuffer(5000, 1000)
 	var all strings.Builder
@@ -236,7 +236,7 @@ func TestBufferBounded(t *testing.T) {
 }
 
 // A flood must not produce garbage per read: once the caps are reached, decoding, sanitising and recording a
-// read allocate nothing (the session reader relies on this to keep its RSS flat, benchmarks.md).
+// read allocate nothing (the session reader relies on this to keep its RSS flat, docs/benchmarks.md).
 func TestReadPathAllocationFree(t *testing.T) {
 	tests := []struct {
 		name string

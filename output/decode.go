@@ -5,9 +5,9 @@ import (
 	"unicode/utf8"
 )
 
-// Decoder turns the byte stream of one output descriptor into UTF-8 text (output.md §1). Reads end at
-// arbitrary byte positions, so an incomplete but so-far-valid sequence at the end of a read is held back and
-// completed by the next read instead of becoming replacement characters.
+// Decoder turns the byte stream of one output descriptor into UTF-8 text (docs/reference.md#output-decoding).
+// Reads end at arbitrary byte positions, so an incomplete but so-far-valid sequence at the end of a read is held
+// back and completed by the next read instead of becoming replacement characters.
 //
 // The zero value is ready to use (nothing held). Flush returns it to that state.
 type Decoder struct {

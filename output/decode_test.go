@@ -31,8 +31,8 @@ func TestDecoder(t *testing.T) {
 		parts [][]byte
 		want  string
 	}{
-		{"split euro (output.md §9)", [][]byte{{0xE2, 0x82}, {0xAC, 0x0A}}, "€\n"},
-		{"invalid byte (output.md §9)", [][]byte{b("a\377b\n")}, "a\uFFFDb\n"},
+		{"split euro (reference example)", [][]byte{{0xE2, 0x82}, {0xAC, 0x0A}}, "€\n"},
+		{"invalid byte (reference example)", [][]byte{b("a\377b\n")}, "a\uFFFDb\n"},
 		{"per-byte semantics", [][]byte{{0xE2, 0x82, 0x41}}, "\uFFFD\uFFFDA"},
 		{"held prefix turns invalid", [][]byte{{0xE2, 0x82}, {0x41}}, "\uFFFD\uFFFDA"},
 		{"held lead turns invalid", [][]byte{{0xE2}, {0x82, 0x41}}, "\uFFFD\uFFFDA"},

@@ -1,7 +1,9 @@
 // Package output owns the data handling between a command's raw output bytes and the text that exec and
-// process show (spec output.md): streaming UTF-8 decoding, ANSI/C0 sanitising, the pending list and the
-// aggregated buffer of a session, and the pure text helpers that bound and page that text (trimming, middle
-// truncation, JSON-encoded size budgets, log slicing).
+// process show (docs/reference.md#output-decoding and the sections after it): streaming UTF-8 decoding, ANSI/C0
+// sanitising, the pending list and the aggregated buffer of a session, and the pure text helpers that bound and
+// page that text (trimming, the one whitespace collapser CollapseSpace, the one middle truncation
+// TruncateMiddle, JSON-encoded size budgets, log slicing). It words no message: the notes a caller shows are
+// built by package tools from the typed results (Drained, LogSlice). It uses the standard library only.
 //
 // Every length is in chars, that is Unicode code points, never bytes or UTF-16 units, so no cut ever splits a
 // UTF-8 sequence.
@@ -24,7 +26,8 @@ const (
 	Stderr
 )
 
-// Limits shared with the packages that build results (output.md §5, §8).
+// Limits shared with the packages that build results (docs/reference.md#output-aggregated,
+// docs/reference.md#output-budget).
 const (
 	TailChars           = 500
 	TextBudget          = 393216 // encoded JSON bytes for output in content[0].text

@@ -32,7 +32,8 @@ func (p *pipeline) feed(text string) {
 }
 
 // FuzzDecodeSanitize checks that reads split anywhere decode and sanitise exactly like the unsplit stream
-// (acceptance 29), and that nothing the sanitiser lets through is a control it must remove.
+// (a sequence or a UTF-8 character split across reads is still whole), and that nothing the sanitiser lets
+// through is a control it must remove.
 func FuzzDecodeSanitize(f *testing.F) {
 	seeds := []string{
 		"\xE2\x82\xAC\n", "a\377b\n", "\x1b[31mRED\x1b[0m \x1b]0;title\aok\n", "\x1b[31mX\n", "a\x01b\tc\r\n",
@@ -113,7 +114,8 @@ func FuzzDecodeSanitize(f *testing.F) {
 	})
 }
 
-// bufferModel is output.md §4-§5 written as literally as possible, to compare Buffer against.
+// bufferModel is the pending list and aggregated buffer (docs/reference.md#output-pending,
+// docs/reference.md#output-aggregated) written as literally as possible, to compare Buffer against.
 type bufferModel struct {
 	max, cap   int
 	pending    []modelChunk
@@ -166,7 +168,8 @@ func (m *bufferModel) drain() Drained {
 	return d
 }
 
-// FuzzBuffer runs arbitrary appends and drains against the model and checks the invariants of output.md §5.
+// FuzzBuffer runs arbitrary appends and drains against the model and checks the invariants of the aggregated
+// buffer (docs/reference.md#output-aggregated).
 func FuzzBuffer(f *testing.F) {
 	f.Add(uint8(10), uint8(10), []byte("\x140123456789\x0cabcdef\xff"))
 	f.Add(uint8(200), uint8(10), []byte("\x0caaaaaa\x0cbbbbbb\x19cccccccccccc\xff\xff"))
@@ -275,8 +278,8 @@ func FuzzSliceLog(f *testing.F) {
 		if ls.DefaultWindow != (!hasOff && !hasLim) {
 			t.Fatalf("DefaultWindow %v", ls.DefaultWindow)
 		}
-		if (ls.WindowNote != "") != (ls.DefaultWindow && ls.TotalLines > defaultLogLines) {
-			t.Fatalf("window note %q", ls.WindowNote)
+		if (ls.DefaultWindow && ls.Start > 0) != (ls.DefaultWindow && ls.TotalLines > defaultLogLines) {
+			t.Fatalf("default window starts at %d of %d lines", ls.Start, ls.TotalLines)
 		}
 		if EncodedLen(ls.Text) > budget {
 			t.Fatalf("text %d encoded bytes over budget %d", EncodedLen(ls.Text), budget)
@@ -288,8 +291,11 @@ func FuzzSliceLog(f *testing.F) {
 		if ls.Start < ls.End {
 			full = strings.Join(lines[ls.Start:ls.End], "\n")
 		}
+		if ls.Cut != (ls.Kept > 0) || ls.Cut && (ls.Kept > ls.End-ls.Start || strings.Count(ls.Text, "\n") != ls.Kept-1) {
+			t.Fatalf("cut %v, kept %d lines of %d..%d, text %q", ls.Cut, ls.Kept, ls.Start, ls.End, ls.Text)
+		}
 		switch {
-		case ls.BudgetNote == "":
+		case !ls.Cut:
 			if ls.Text != full {
 				t.Fatalf("text %q, window %q", ls.Text, full)
 			}

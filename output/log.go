@@ -1,30 +1,32 @@
 package output
 
 import (
-	"fmt"
 	"strings"
 	"unicode/utf8"
 )
 
-// defaultLogLines is the window of a log call with neither offset nor limit (process.md §8.1).
+// defaultLogLines is the window of a log call with neither offset nor limit (docs/reference.md#process-log).
 const defaultLogLines = 200
 
-// LogSlice is one page of a log (process.md §8.1) cut to a response budget (output.md §8). The zero value is
-// the slice of an empty log.
+// LogSlice is one page of a log (docs/reference.md#process-log) cut to a response budget
+// (docs/reference.md#output-budget). The zero value is the slice of an empty log. It carries no text but the
+// selected lines: the caller words the notes, which it places around notes of its own.
 type LogSlice struct {
-	Text          string // the selected lines joined by LF (already cut to the budget); no notes
+	Text          string // the selected lines joined by LF (already cut to the budget)
 	TotalLines    int
-	TotalChars    int    // chars of the text before CRLF normalisation
-	Start, End    int    // window selected by the algorithm (before budget); Start >= End selects no line
-	DefaultWindow bool   // neither offset nor limit given (tail mode, 200 lines)
-	WindowNote    string // "" or "[showing last 200 of <N> lines; pass offset/limit to page]"
-	BudgetNote    string // "" or the exact "[response size limit reached ...]" note
+	TotalChars    int  // chars of the text before CRLF normalisation
+	Start, End    int  // window selected by the algorithm (before budget); Start >= End selects no line
+	DefaultWindow bool // neither offset nor limit given (tail mode, the last 200 lines; Start > 0 hid older ones)
+	// Cut: the budget cut the window. Kept is then how many of its lines Text holds, the last one possibly
+	// partial: the first lines when an offset was given (continue at Start+Kept), else the last ones. Kept is 0
+	// when nothing was cut.
+	Cut  bool
+	Kept int
 }
 
 // SliceLog selects lines of the retained text by offset and limit (nil = not given; callers floor numbers)
-// and cuts the selection to budget encoded JSON bytes. With an offset the page is cut at its end, so the
-// budget note can say where to continue; in tail mode it is cut at its start, keeping the newest lines.
-// Notes are returned separately because the caller places them around other notes (process.md §8).
+// and cuts the selection to budget encoded JSON bytes. With an offset the page is cut at its end, so that the
+// caller can say where to continue; in tail mode it is cut at its start, keeping the newest lines.
 func SliceLog(text string, offset, limit *int, budget int) LogSlice {
 	ls := LogSlice{DefaultWindow: offset == nil && limit == nil}
 	if text == "" {
@@ -55,9 +57,6 @@ func SliceLog(text string, offset, limit *int, budget int) LogSlice {
 		start = max(total-defaultLogLines, 0)
 	}
 	ls.Start, ls.End = start, end
-	if ls.DefaultWindow && total > defaultLogLines {
-		ls.WindowNote = fmt.Sprintf("[showing last %d of %d lines; pass offset/limit to page]", defaultLogLines, total)
-	}
 	if start >= end {
 		return ls
 	}
@@ -86,7 +85,7 @@ func SliceLog(text string, offset, limit *int, budget int) LogSlice {
 		} else {
 			ls.Text = strings.Join(window[:n], "\n")
 		}
-		ls.BudgetNote = fmt.Sprintf("[response size limit reached after %d lines; pass offset=%d to continue]", n, start+n)
+		ls.Cut, ls.Kept = true, n
 		return ls
 	}
 
@@ -113,6 +112,6 @@ func SliceLog(text string, offset, limit *int, budget int) LogSlice {
 	} else {
 		ls.Text = strings.Join(window[len(window)-n:], "\n")
 	}
-	ls.BudgetNote = fmt.Sprintf("[response size limit reached; showing the last %d of %d requested lines]", n, end-start)
+	ls.Cut, ls.Kept = true, n
 	return ls
 }

@@ -63,24 +63,22 @@ func TestSliceLog201(t *testing.T) {
 	if lines[0] != "line-2" || lines[len(lines)-1] != "line-201" || len(lines) != 200 {
 		t.Errorf("default window: %d lines, %q .. %q", len(lines), lines[0], lines[len(lines)-1])
 	}
-	if got.WindowNote != "[showing last 200 of 201 lines; pass offset/limit to page]" || got.BudgetNote != "" {
-		t.Errorf("notes %q %q", got.WindowNote, got.BudgetNote)
-	}
-	if got.TotalLines != 201 || got.Start != 1 || got.End != 201 || !got.DefaultWindow {
+	// The default window hid line 1: Start > 0 is what the caller's window note reports.
+	if got.TotalLines != 201 || got.Start != 1 || got.End != 201 || !got.DefaultWindow || got.Cut || got.Kept != 0 {
 		t.Errorf("%+v", got)
 	}
 
 	got = SliceLog(text, ip(30), nil, TextBudget)
 	lines = strings.Split(got.Text, "\n")
-	if lines[0] != "line-31" || lines[len(lines)-1] != "line-201" || got.WindowNote != "" || got.DefaultWindow {
-		t.Errorf("offset 30: %q .. %q, note %q", lines[0], lines[len(lines)-1], got.WindowNote)
+	if lines[0] != "line-31" || lines[len(lines)-1] != "line-201" || got.DefaultWindow {
+		t.Errorf("offset 30: %q .. %q, default window %v", lines[0], lines[len(lines)-1], got.DefaultWindow)
 	}
-	if got := SliceLog(numbered(200), nil, nil, TextBudget); got.WindowNote != "" {
-		t.Errorf("200 lines get a window note")
+	if got := SliceLog(numbered(200), nil, nil, TextBudget); got.Start != 0 || !got.DefaultWindow {
+		t.Errorf("200 lines: the default window hides lines from %d", got.Start)
 	}
-	// Only the default window has the note.
-	if got := SliceLog(text, nil, ip(200), TextBudget); got.WindowNote != "" || got.Text != SliceLog(text, nil, nil, TextBudget).Text {
-		t.Errorf("limit 200: note %q", got.WindowNote)
+	// Only the default window hides lines without being asked to.
+	if got := SliceLog(text, nil, ip(200), TextBudget); got.DefaultWindow || got.Text != SliceLog(text, nil, nil, TextBudget).Text {
+		t.Errorf("limit 200: default window %v", got.DefaultWindow)
 	}
 	if got := SliceLog(text, ip(500), nil, TextBudget); got.Text != "" || got.TotalLines != 201 {
 		t.Errorf("offset 500: %+v", got)
@@ -94,32 +92,36 @@ func TestSliceLogBudget(t *testing.T) {
 		fmt.Fprintf(&sb, "line-%03d\n", i)
 	}
 	text := sb.String()
+	// wantKept 0: nothing cut. The notes these slices get are checked in tools (TestLogNotes).
 	tests := []struct {
 		name          string
 		text          string
 		offset, limit *int
 		budget        int
 		wantText      string
-		wantNote      string
+		wantKept      int
+		wantStart     int
+		wantEnd       int
 	}{
-		{"offset: whole lines that fit", text, ip(2), nil, 35,
-			"line-002\nline-003\nline-004", "[response size limit reached after 3 lines; pass offset=5 to continue]"},
-		{"offset: exact fit has no note", text, ip(7), nil, 30, "line-007\nline-008\nline-009", ""},
-		{"offset with limit", text, ip(0), ip(5), 20, "line-000\nline-001", "[response size limit reached after 2 lines; pass offset=2 to continue]"},
-		{"offset: first line prefix", text, ip(4), ip(3), 7, "line-", "[response size limit reached after 1 lines; pass offset=5 to continue]"},
-		{"offset: prefix by encoded size", "<<<<<\nx\n", ip(0), nil, 20, "<<<", "[response size limit reached after 1 lines; pass offset=1 to continue]"},
-		{"tail: last whole lines", text, nil, nil, 25, "line-008\nline-009", "[response size limit reached; showing the last 2 of 10 requested lines]"},
-		{"tail with limit", text, nil, ip(4), 39, "line-007\nline-008\nline-009", "[response size limit reached; showing the last 3 of 4 requested lines]"},
-		{"tail: exact fit has no note", text, nil, ip(4), 40, "line-006\nline-007\nline-008\nline-009", ""},
-		{"tail: last line suffix", text, nil, ip(2), 6, "-009", "[response size limit reached; showing the last 1 of 2 requested lines]"},
-		{"tail: suffix by encoded size", "a\nxx>>>>\n", nil, nil, 20, ">>>", "[response size limit reached; showing the last 1 of 2 requested lines]"},
-		{"zero budget", text, ip(0), nil, 0, "", "[response size limit reached after 1 lines; pass offset=1 to continue]"},
+		{"offset: whole lines that fit", text, ip(2), nil, 35, "line-002\nline-003\nline-004", 3, 2, 10},
+		{"offset: exact fit has no note", text, ip(7), nil, 30, "line-007\nline-008\nline-009", 0, 7, 10},
+		{"offset with limit", text, ip(0), ip(5), 20, "line-000\nline-001", 2, 0, 5},
+		{"offset: first line prefix", text, ip(4), ip(3), 7, "line-", 1, 4, 7},
+		{"offset: prefix by encoded size", "<<<<<\nx\n", ip(0), nil, 20, "<<<", 1, 0, 2},
+		{"tail: last whole lines", text, nil, nil, 25, "line-008\nline-009", 2, 0, 10},
+		{"tail with limit", text, nil, ip(4), 39, "line-007\nline-008\nline-009", 3, 6, 10},
+		{"tail: exact fit has no note", text, nil, ip(4), 40, "line-006\nline-007\nline-008\nline-009", 0, 6, 10},
+		{"tail: last line suffix", text, nil, ip(2), 6, "-009", 1, 8, 10},
+		{"tail: suffix by encoded size", "a\nxx>>>>\n", nil, nil, 20, ">>>", 1, 0, 2},
+		{"zero budget", text, ip(0), nil, 0, "", 1, 0, 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := SliceLog(tt.text, tt.offset, tt.limit, tt.budget)
-			if got.Text != tt.wantText || got.BudgetNote != tt.wantNote {
-				t.Errorf("got %q %q\nwant %q %q", got.Text, got.BudgetNote, tt.wantText, tt.wantNote)
+			if got.Text != tt.wantText || got.Cut != (tt.wantKept > 0) || got.Kept != tt.wantKept ||
+				got.Start != tt.wantStart || got.End != tt.wantEnd {
+				t.Errorf("got %q cut %v kept %d window %d..%d\nwant %q kept %d window %d..%d", got.Text, got.Cut, got.Kept,
+					got.Start, got.End, tt.wantText, tt.wantKept, tt.wantStart, tt.wantEnd)
 			}
 			if EncodedLen(got.Text) > max(tt.budget, 0) {
 				t.Errorf("text over budget")
@@ -128,18 +130,19 @@ func TestSliceLogBudget(t *testing.T) {
 	}
 }
 
-// Acceptance 35: 300000 '<' in one line with both caps at 200000, log {offset: 0}.
+// One line of 200000 '<' (the retained output of a 300000-char line with both caps at 200000), logged with
+// offset 0 and in tail mode: the line is cut to the budget, its encoded size counted.
 func TestSliceLogLargeLine(t *testing.T) {
 	text := strings.Repeat("<", 200000)
 	got := SliceLog(text, ip(0), nil, TextBudget)
-	if got.BudgetNote != "[response size limit reached after 1 lines; pass offset=1 to continue]" {
-		t.Errorf("note %q", got.BudgetNote)
+	if !got.Cut || got.Kept != 1 || got.Start != 0 {
+		t.Errorf("offset 0: cut %v kept %d start %d", got.Cut, got.Kept, got.Start)
 	}
 	if EncodedLen(got.Text) > TextBudget || len(got.Text) != (TextBudget-2)/6 {
 		t.Errorf("kept %d chars", len(got.Text))
 	}
 	got = SliceLog(text, nil, nil, TextBudget)
-	if got.BudgetNote != "[response size limit reached; showing the last 1 of 1 requested lines]" || EncodedLen(got.Text) > TextBudget {
-		t.Errorf("tail note %q", got.BudgetNote)
+	if !got.Cut || got.Kept != 1 || got.End-got.Start != 1 || EncodedLen(got.Text) > TextBudget {
+		t.Errorf("tail: cut %v kept %d of %d..%d", got.Cut, got.Kept, got.Start, got.End)
 	}
 }

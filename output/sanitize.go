@@ -18,8 +18,8 @@ const (
 	EventCursorNormal
 )
 
-// Limits of output.md §2: they bound the state a malformed or hostile stream can make the sanitiser hold, and
-// they let output that merely looks like the start of a sequence reappear soon.
+// Limits of the sanitiser (docs/reference.md#output-sanitising): they bound the state a malformed or hostile stream
+// can make the sanitiser hold, and they let output that merely looks like the start of a sequence reappear soon.
 const (
 	escInterMax = 16   // intermediates consumed in escape-intermediate
 	csiMax      = 64   // parameter and intermediate chars collected in CSI
@@ -39,9 +39,9 @@ const (
 	stStringEsc
 )
 
-// Sanitizer removes complete ANSI/ECMA-48 escape sequences and the C0 controls other than TAB, LF and CR from
-// the decoded text of one stream (output.md §2). Its state survives across calls so that a sequence split
-// between two reads is still removed completely.
+// Sanitizer removes complete ANSI/ECMA-48 escape sequences and the C0 controls other than TAB, LF and CR from the
+// decoded text of one stream (docs/reference.md#output-sanitising). Its state survives across calls so that a
+// sequence split between two reads is still removed completely.
 //
 // The zero value is ready to use (state ground).
 type Sanitizer struct {

@@ -28,10 +28,10 @@ func TestSanitizer(t *testing.T) {
 		events []Event
 	}{
 		{"plain", []string{"hello\n"}, "hello\n", nil},
-		{"escapes (output.md §9)", []string{E + "[31mRED" + E + "[0m " + E + "]0;title\aok\n"}, "RED ok\n", nil},
-		{"split CSI (output.md §9)", []string{E + "[3", "1mX\n"}, "X\n", nil},
-		{"controls (output.md §9)", []string{"a\x01b\tc\r\n"}, "ab\tc\r\n", nil},
-		{"progress bar (output.md §9)", []string{"10%\r50%\r100%\n"}, "10%\r50%\r100%\n", nil},
+		{"escapes (reference example)", []string{E + "[31mRED" + E + "[0m " + E + "]0;title\aok\n"}, "RED ok\n", nil},
+		{"split CSI (reference example)", []string{E + "[3", "1mX\n"}, "X\n", nil},
+		{"controls (reference example)", []string{"a\x01b\tc\r\n"}, "ab\tc\r\n", nil},
+		{"progress bar (reference example)", []string{"10%\r50%\r100%\n"}, "10%\r50%\r100%\n", nil},
 		{"C0 dropped", []string{"\x00a\x07b\x08c\x0bd\x0ce\x1ff"}, "abcdef", nil},
 		{"DEL, C1, format chars, U+FFFD kept", []string{"a\x7fb\u0085c\u009bd\u200be\uFFFD"}, "a\x7fb\u0085c\u009bd\u200be\uFFFD", nil},
 		{"lone ESC held across reads", []string{"a" + E, "[1mb"}, "ab", nil},

@@ -5,15 +5,16 @@ import (
 	"unicode/utf8"
 )
 
-// Trim is trimOutput of exec.md §14: leading CR/LF chars and trailing spaces, TABs, CRs and LFs go. Leading
-// spaces and TABs stay so that the indentation of the first line survives.
+// Trim is the output trimming of results (docs/reference.md#exec-results): leading CR/LF chars and trailing spaces,
+// TABs, CRs and LFs go. Leading spaces and TABs stay so that the indentation of the first line survives.
 func Trim(s string) string {
 	return strings.TrimRight(strings.TrimLeft(s, "\r\n"), " \t\r\n")
 }
 
 // TruncateMiddle shortens s to the first k and last k chars around "...", k = floor((max-3)/2), when s has
-// more than max chars (process.md §9.1); the ends carry the most information for commands and names. For
-// max < 3, where no ellipsis fits, it returns the first max chars (empty for max <= 0).
+// more than max chars (docs/reference.md#middle-truncation); the ends carry the most information for commands
+// and names. For max < 3, where no ellipsis fits, it returns the first max chars (empty for max <= 0), so the
+// result never has more than max chars. Every middle truncation of the server goes through it.
 func TruncateMiddle(s string, maxChars int) string {
 	n := utf8.RuneCountInString(s)
 	if n <= maxChars {
@@ -39,13 +40,13 @@ func charOffset(s string, k int) int {
 }
 
 // CollapseSpace turns every run of Unicode white space (including newlines) into one space and trims the
-// ends, for one-line labels.
+// ends, for one-line labels. Every whitespace collapsing of the server goes through it.
 func CollapseSpace(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// EncodedLen returns the bytes s takes inside a JSON string as encoding/json writes it by default (HTML
-// escaping on), without the quotes (output.md §8). Response budgets are measured this way because mcp-go
+// EncodedLen returns the bytes s takes inside a JSON string as encoding/json writes it by default (HTML escaping
+// on), without the quotes (docs/reference.md#output-budget). Response budgets are measured this way because mcp-go
 // encodes with encoding/json. An invalid byte costs 6, as encoding/json writes it as \ufffd.
 func EncodedLen(s string) int {
 	n := 0

@@ -6,13 +6,12 @@ import (
 	"path"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 )
 
-// The allowlist rule of policy.md §3.1 needs a shell parser; this package does not import one (it uses the
-// standard library only). tools/ parses the command with mvdan.cc/sh/v3, walks the whole syntax tree and hands
-// the result over as a Program: plain data describing every unit the allowlist judges, in source order. This
-// file decides on that data.
+// The allowlist rule (docs/reference.md#allowlist) needs a shell parser; this package does not import one (it uses
+// the standard library only). tools/ parses the command with mvdan.cc/sh/v3, walks the whole syntax tree and hands
+// the result over as a Program: plain data describing every unit the allowlist judges, in source order. This file
+// decides on that data.
 
 // CommandKind says what a SimpleCommand stands for.
 type CommandKind uint8
@@ -26,7 +25,7 @@ const (
 	// Assigns the names it assigns a value to.
 	KindDecl
 	// KindAssign is a command that only assigns (`FOO=1`, the variable of a for loop, `${X:=v}`): Assigns
-	// holds the names. It is not a command of its own; only its assignments are judged (§3.1 step 5).
+	// holds the names. It is not a command of its own; only its assignments are judged (see dangerousName).
 	KindAssign
 	// KindEval is a construct that makes the shell evaluate text as code at run time, which no allowlist entry
 	// can vouch for (see Reason). It always misses.
@@ -38,17 +37,18 @@ type Word struct {
 	// Value is the text after quote removal; meaningful only when Literal is true.
 	Value string
 	// Literal: the word is made only of literal text and quotes, without expansions, without unquoted
-	// `{`, `}`, `*`, `?`, `[` and without a leading unquoted `~` (policy.md §3.1 step 4).
+	// `{`, `}`, `*`, `?`, `[` and without a leading unquoted `~`: only such a word can be matched against an
+	// entry, since anything else may expand to another program at run time.
 	Literal bool
 	// Numeric: the word always expands to an integer whatever the environment holds: a numeric literal, a
 	// special parameter `$?`, `$#`, `$$`, `$!`, or a length `${#name}`.
 	Numeric bool
 }
 
-// SimpleCommand is one unit the allowlist judges (policy.md §3.1 steps 3-5).
+// SimpleCommand is one unit the allowlist judges: every unit of a program must be allowed for it to run.
 type SimpleCommand struct {
 	Kind CommandKind
-	// Source is the unit's source text, used in the miss message.
+	// Source is the unit's source text, as written; a RuleAllowlistMiss denial names it.
 	Source string
 	// Name is the command word (KindCall) or the keyword (KindDecl).
 	Name Word
@@ -62,50 +62,48 @@ type SimpleCommand struct {
 
 // Program is a parsed exec command: the parse error, or every unit in source order.
 type Program struct {
-	// ParseError is the parser's message ("1:6: reached EOF without closing quote `'`"); "" = parsed.
-	ParseError string
-	Commands   []SimpleCommand
+	// ParseErr is why the command does not parse (its message, such as "1:6: reached EOF without closing quote
+	// `'`", is shown to the caller); nil when it parsed.
+	ParseErr error
+	Commands []SimpleCommand
 }
 
-// missSourceChars is the length the miss message middle-truncates the command to (policy.md §3.1 step 7).
-const missSourceChars = 200
-
-// CheckAllowlist applies the allowlist rule of policy.md §3.1 to a parsed program. allowlist holds the
-// configured entries (validated and ~-expanded at startup, see AllowlistEntryProblem), pathEnv the value of
-// PATH in the assembled environment of the call and workdir its resolved absolute working directory.
+// CheckAllowlist applies the allowlist rule (docs/reference.md#allowlist) to a parsed program. allowlist
+// holds the configured entries (validated and ~-expanded at startup, see CheckAllowlistEntry), pathEnv the
+// value of PATH in the assembled environment of the call and workdir its resolved absolute working directory.
 //
-// It returns nil when every unit matches, else a *Denial `exec denied: allowlist miss (<command>)` for the
-// first unit (in source order) that misses, or `exec denied: allowlist cannot parse command (<error>)`.
+// It returns nil when every unit matches, else a *Denial: RuleAllowlistMiss naming the source of the first unit
+// (in source order) that misses, or RuleUnparsable with the parser's message.
 //
 // Resolving a bare name on PATH reads the file system (stat); nothing is executed.
 func CheckAllowlist(prog Program, allowlist []string, pathEnv, workdir string) error {
-	if prog.ParseError != "" {
-		return deny("exec denied: allowlist cannot parse command (" + prog.ParseError + ")")
+	if prog.ParseErr != nil {
+		return &Denial{Rule: RuleUnparsable, Subject: prog.ParseErr.Error()}
 	}
 	m := newMatcher(allowlist, pathEnv, workdir, prog.Commands)
 	for _, c := range prog.Commands {
 		if !m.allowed(c) {
-			return deny("exec denied: allowlist miss (" + truncateMiddle(collapseSpace(c.Source), missSourceChars) + ")")
+			return &Denial{Rule: RuleAllowlistMiss, Subject: c.Source}
 		}
 	}
 	return nil
 }
 
-// AllowlistEntryProblem checks one allowlist entry at startup, after ~ expansion: "" when it is usable (blank,
-// a name entry, or an absolute path glob with valid path.Match syntax), else the message (without the
-// "execmcp: " prefix). given is the entry as configured, shown in the message.
-func AllowlistEntryProblem(given, expanded string) string {
+// CheckAllowlistEntry checks one allowlist entry at startup, after ~ expansion: nil when it is usable (blank, a
+// name entry, or an absolute path glob with valid path.Match syntax), else an error whose message names the
+// entry as given (configured) and is meant for the operator.
+func CheckAllowlistEntry(given, expanded string) error {
 	e := strings.TrimSpace(expanded)
 	if e == "" || !strings.Contains(e, "/") {
-		return ""
+		return nil
 	}
 	if !strings.HasPrefix(e, "/") {
-		return fmt.Sprintf("tools.exec.allowlist: %q must be an executable name or an absolute path glob", strings.TrimSpace(given))
+		return fmt.Errorf("tools.exec.allowlist: %q must be an executable name or an absolute path glob", strings.TrimSpace(given))
 	}
 	if _, err := path.Match(globPrefix(e), "/"); err != nil {
-		return fmt.Sprintf("tools.exec.allowlist: %q is not a valid path glob (%v)", strings.TrimSpace(given), err)
+		return fmt.Errorf("tools.exec.allowlist: %q is not a valid path glob (%w)", strings.TrimSpace(given), err)
 	}
-	return ""
+	return nil
 }
 
 // globPrefix returns the pattern a "/**" entry matches ancestors with, or the entry itself.
@@ -173,7 +171,9 @@ func (m *matcher) allowed(c SimpleCommand) bool {
 	}
 }
 
-// matches reports whether a literal command word matches an entry (policy.md §3.1 step 6).
+// matches reports whether a literal command word matches an entry: a word without a slash matches a name
+// entry, or a path glob through its resolution on the call's PATH; a word with a slash matches a path glob,
+// relative to the workdir.
 func (m *matcher) matches(word string) bool {
 	if !strings.Contains(word, "/") {
 		if m.names[word] {
@@ -247,7 +247,7 @@ func (m *matcher) lookPath(name string) string {
 }
 
 // dangerousName reports whether assigning the variable could make an allowed program load other code: PATH or
-// a key the env policy refuses as an override (policy.md §3.1 step 5, §2.2).
+// a key the env policy refuses as an override (docs/reference.md#env-policy).
 func dangerousName(name string) bool {
 	u := strings.ToUpper(name)
 	return u == "PATH" || envLists().overrideBlocked(u)
@@ -475,19 +475,4 @@ func testSafe(name string, args []Word) bool {
 		}
 	}
 	return true
-}
-
-// collapseSpace turns every run of white space into one space and trims the ends.
-func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// truncateMiddle keeps the first and last (max-3)/2 chars around "..." when s has more than max chars
-// (process.md §9.1).
-func truncateMiddle(s string, max int) string {
-	n := utf8.RuneCountInString(s)
-	if n <= max {
-		return s
-	}
-	k := (max - 3) / 2
-	r := []rune(s)
-	return string(r[:k]) + "..." + string(r[n-k:])
 }

@@ -16,7 +16,7 @@ func call(name Word, args ...Word) SimpleCommand {
 	return SimpleCommand{Kind: KindCall, Source: "cmd", Name: name, Args: args}
 }
 
-func TestAllowlistEntryProblem(t *testing.T) {
+func TestCheckAllowlistEntry(t *testing.T) {
 	tests := []struct{ given, expanded, want string }{
 		{"git", "git", ""},
 		{" git ", "git", ""},
@@ -34,10 +34,18 @@ func TestAllowlistEntryProblem(t *testing.T) {
 		{"/usr/bin/[", "/usr/bin/[", `tools.exec.allowlist: "/usr/bin/[" is not a valid path glob (syntax error in pattern)`},
 	}
 	for _, tt := range tests {
-		if got := AllowlistEntryProblem(tt.given, tt.expanded); got != tt.want {
-			t.Errorf("AllowlistEntryProblem(%q, %q) = %q, want %q", tt.given, tt.expanded, got, tt.want)
+		err := CheckAllowlistEntry(tt.given, tt.expanded)
+		if got := errText(err); got != tt.want {
+			t.Errorf("CheckAllowlistEntry(%q, %q) = %q, want %q", tt.given, tt.expanded, got, tt.want)
 		}
 	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 func TestGlobMatch(t *testing.T) {
@@ -203,19 +211,19 @@ func TestCheckAllowlistOrderAndParseError(t *testing.T) {
 	}}
 	err := CheckAllowlist(prog, []string{"echo", "rm"}, "", "/")
 	var d *Denial
-	if !errors.As(err, &d) || d.Message != "exec denied: allowlist miss ($((x)))" {
-		t.Fatalf("err = %v", err)
+	if !errors.As(err, &d) || !reflect.DeepEqual(d, &Denial{Rule: RuleAllowlistMiss, Subject: "$((x))"}) {
+		t.Fatalf("err = %#v", err)
 	}
 	if err := CheckAllowlist(Program{}, nil, "", "/"); err != nil {
 		t.Fatalf("empty program: %v", err)
 	}
-	err = CheckAllowlist(Program{ParseError: "1:1: bad"}, []string{"echo"}, "", "/")
-	if err == nil || err.Error() != "exec denied: allowlist cannot parse command (1:1: bad)" {
-		t.Fatalf("parse error: %v", err)
+	err = CheckAllowlist(Program{ParseErr: errors.New("1:1: bad")}, []string{"echo"}, "", "/")
+	if !errors.As(err, &d) || !reflect.DeepEqual(d, &Denial{Rule: RuleUnparsable, Subject: "1:1: bad"}) {
+		t.Fatalf("parse error: %#v", err)
 	}
 	err = CheckSecurity("allowlist", nil, []string{"echo"}, nil, "/")
-	if err == nil || err.Error() != "exec denied: allowlist cannot parse command (no parser)" {
-		t.Fatalf("nil parser: %v", err)
+	if !errors.As(err, &d) || !reflect.DeepEqual(d, &Denial{Rule: RuleNoParser}) {
+		t.Fatalf("nil parser: %#v", err)
 	}
 	// An empty allowlist allows only programs without commands.
 	if err := CheckAllowlist(Program{Commands: []SimpleCommand{{Kind: KindAssign, Source: "A=1", Assigns: []string{"A"}}}}, nil, "", "/"); err != nil {
@@ -229,18 +237,6 @@ func TestEnvValue(t *testing.T) {
 	}
 	if got := envValue(nil, "PATH"); got != "" {
 		t.Fatalf("envValue(nil) = %q", got)
-	}
-}
-
-func TestTruncateMiddle(t *testing.T) {
-	if got := truncateMiddle("abcdefghij", 9); got != "abc...hij" {
-		t.Fatalf("got %q", got)
-	}
-	if got := truncateMiddle("äöü", 3); got != "äöü" {
-		t.Fatalf("got %q", got)
-	}
-	if got := collapseSpace(" a \n\t b  "); got != "a b" {
-		t.Fatalf("got %q", got)
 	}
 }
 

@@ -3,19 +3,18 @@ package policy
 import (
 	_ "embed"
 	"encoding/json"
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 )
 
-// envPolicyJSON is a copy of the specification's env-policy.json.
+// envPolicyJSON holds the lists of the environment policy (docs/reference.md#env-policy).
 //
 //go:embed env-policy.json
 var envPolicyJSON []byte
 
-// envPolicy holds the parsed lists of env-policy.json (policy.md §2). Names
+// envPolicy holds the parsed lists of env-policy.json. Names
 // are stored upper-cased; it is built once and never modified.
 type envPolicy struct {
 	blockedEverywhere         map[string]struct{}
@@ -75,7 +74,7 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 	return false
 }
 
-// inheritBlocked reports whether an inherited key is stripped (policy.md §2.1).
+// inheritBlocked reports whether an inherited key is stripped (see InheritedEnv).
 func (p *envPolicy) inheritBlocked(key string) bool {
 	u := strings.ToUpper(key)
 	if hasAnyPrefix(u, p.blockedEverywherePrefixes) {
@@ -85,14 +84,14 @@ func (p *envPolicy) inheritBlocked(key string) bool {
 }
 
 // overrideBlocked reports whether an upper-cased key is refused as an
-// override (policy.md §2.2 step 3). PATH is handled separately.
+// override (see ValidateEnv). PATH is handled separately.
 func (p *envPolicy) overrideBlocked(upper string) bool {
 	return has(p.blockedEverywhere, upper) || has(p.blockedOverrideOnly, upper) ||
 		hasAnyPrefix(upper, p.blockedEverywherePrefixes) || hasAnyPrefix(upper, p.blockedOverridePrefixes)
 }
 
 // InheritedEnv filters the server's environment (os.Environ(), read once at
-// startup) into the base environment of every command (policy.md §2.1): a key K
+// startup) into the base environment of every command (docs/reference.md#env-policy): a key K
 // is removed when upper(K) is in blockedEverywhere or blockedOverrideOnly and
 // not in allowedInherited, or starts with a blockedEverywherePrefixes prefix.
 //
@@ -115,16 +114,16 @@ func InheritedEnv(environ []string) []string {
 
 var portableKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// ValidateEnv validates the exec env overrides (policy.md §2.2). Call it only
-// when the env parameter was given; the entry count and NUL checks of
-// policy.md §7 come first and are the caller's.
+// ValidateEnv validates the exec env overrides (docs/reference.md#env-policy).
+// Call it only when the env parameter was given; the entry count and NUL checks
+// (docs/reference.md#input-limits) come first and are the caller's.
 //
 // Each key is trimmed. A trimmed key not matching ^[A-Za-z_][A-Za-z0-9_]*$ is
 // invalid (reported as trimmed); upper(key) = PATH, a key of blockedEverywhere
 // or blockedOverrideOnly, or one starting with a blockedEverywherePrefixes or
 // blockedOverridePrefixes prefix is blocked (reported upper-cased). Any
-// rejection returns a *Denial with the exact Security Violation text and a nil
-// map. Otherwise the accepted overrides are returned keyed by the trimmed key
+// rejection returns a *Denial (RuleEnvOverride) listing every refused key and a
+// nil map. Otherwise the accepted overrides are returned keyed by the trimmed key
 // (case kept); when several given keys trim to the same key, the value of the
 // byte-wise smallest given key wins.
 func ValidateEnv(overrides map[string]string) (map[string]string, error) {
@@ -155,10 +154,14 @@ func ValidateEnv(overrides map[string]string) (map[string]string, error) {
 	if len(blockedSet) == 0 && len(invalidSet) == 0 {
 		return accepted, nil
 	}
-	return nil, deny(envViolation(sortedKeys(blockedSet), sortedKeys(invalidSet)))
+	return nil, &Denial{Rule: RuleEnvOverride, Blocked: sortedKeys(blockedSet), Invalid: sortedKeys(invalidSet)}
 }
 
+// sortedKeys returns the keys of m sorted byte-wise, nil when there are none.
 func sortedKeys(m map[string]struct{}) []string {
+	if len(m) == 0 {
+		return nil
+	}
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -167,31 +170,7 @@ func sortedKeys(m map[string]struct{}) []string {
 	return out
 }
 
-// envViolation builds the message of policy.md §2.2 from the de-duplicated,
-// byte-wise sorted lists (at least one non-empty).
-func envViolation(blocked, invalid []string) string {
-	hasPath := slices.Contains(blocked, "PATH")
-	if len(invalid) == 0 && len(blocked) == 1 {
-		if hasPath {
-			return "Security Violation: Custom 'PATH' variable is forbidden during host execution."
-		}
-		return fmt.Sprintf("Security Violation: Environment variable '%s' is forbidden during host execution.", blocked[0])
-	}
-	var parts []string
-	if len(blocked) > 0 {
-		parts = append(parts, "blocked override keys: "+strings.Join(blocked, ", "))
-	}
-	if len(invalid) > 0 {
-		parts = append(parts, "invalid non-portable override keys: "+strings.Join(invalid, ", "))
-	}
-	details := strings.Join(parts, "; ")
-	if hasPath {
-		return "Security Violation: Custom 'PATH' variable is forbidden during host execution (" + details + ")."
-	}
-	return "Security Violation: " + details + "."
-}
-
-// AssembleEnv builds the environment of one command (exec.md §8 steps 2-6)
+// AssembleEnv builds the environment of one command (docs/reference.md#exec-env)
 // from base (the InheritedEnv result), the validated overrides (ValidateEnv),
 // the configured tools.exec.pathPrepend entries and the PTY flag:
 //

@@ -9,14 +9,31 @@ import (
 )
 
 func TestDenial(t *testing.T) {
-	var err error = &Denial{Message: "exec denied: security=deny"}
-	if err.Error() != "exec denied: security=deny" {
+	var err error = &Denial{Rule: RuleSecurityDeny}
+	if err.Error() != "policy: security=deny" {
 		t.Fatalf("Error() = %q", err.Error())
 	}
 	wrapped := fmt.Errorf("context: %w", err)
 	var d *Denial
-	if !errors.As(wrapped, &d) || d.Message != "exec denied: security=deny" {
+	if !errors.As(wrapped, &d) || d.Rule != RuleSecurityDeny {
 		t.Fatal("errors.As failed")
+	}
+	for _, tt := range []struct {
+		d    Denial
+		want string
+	}{
+		{Denial{Rule: RuleAllowlistMiss, Subject: "rm x"}, "policy: allowlist miss: rm x"},
+		{Denial{Rule: RuleEnvOverride, Blocked: []string{"PATH"}, Invalid: []string{"1A"}}, "policy: env override refused: PATH, 1A"},
+		{Denial{Rule: Rule(200)}, "policy: unknown rule"},
+	} {
+		if got := tt.d.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+	for r := RuleSecurityDeny; r <= RuleElevated; r++ {
+		if r.String() == "unknown rule" {
+			t.Errorf("rule %d has no name", r)
+		}
 	}
 }
 
@@ -28,37 +45,38 @@ func TestInputLimits(t *testing.T) {
 	}
 }
 
+// The texts of these denials are checked in tools (TestCheckSecurityTexts).
 func TestCheckSecurity(t *testing.T) {
 	tests := []struct {
 		mode string
-		msg  string
+		want *Denial // nil: allowed
 	}{
-		{"full", ""},
-		{"", ""},
-		{" FULL ", ""},
-		{"deny", "exec denied: security=deny"},
-		{"Deny", "exec denied: security=deny"},
-		{"allowlist", "exec denied: allowlist miss (rm -rf /tmp/x)"},
-		{" AllowList ", "exec denied: allowlist miss (rm -rf /tmp/x)"},
-		{"ask", `exec denied: unsupported security mode "ask"`},
+		{"full", nil},
+		{"", nil},
+		{" FULL ", nil},
+		{"deny", &Denial{Rule: RuleSecurityDeny}},
+		{"Deny", &Denial{Rule: RuleSecurityDeny}},
+		{"allowlist", &Denial{Rule: RuleAllowlistMiss, Subject: "rm -rf /tmp/x"}},
+		{" AllowList ", &Denial{Rule: RuleAllowlistMiss, Subject: "rm -rf /tmp/x"}},
+		{"ask", &Denial{Rule: RuleSecurityMode, Subject: "ask"}},
 	}
 	rm := Program{Commands: []SimpleCommand{{Kind: KindCall, Source: "rm -rf /tmp/x", Name: Word{Value: "rm", Literal: true}}}}
 	for _, tt := range tests {
 		parsed := 0
 		parse := func() Program { parsed++; return rm }
 		err := CheckSecurity(tt.mode, parse, []string{"echo"}, []string{"PATH=/bin"}, "/tmp")
-		if want := strings.Contains(tt.msg, "allowlist"); (parsed == 1) != want || parsed > 1 {
+		if want := strings.Contains(strings.ToLower(tt.mode), "allowlist"); (parsed == 1) != want || parsed > 1 {
 			t.Errorf("CheckSecurity(%q) parsed %d times", tt.mode, parsed)
 		}
-		if tt.msg == "" {
+		if tt.want == nil {
 			if err != nil {
 				t.Errorf("CheckSecurity(%q) = %v, want nil", tt.mode, err)
 			}
 			continue
 		}
 		var d *Denial
-		if !errors.As(err, &d) || d.Error() != tt.msg {
-			t.Errorf("CheckSecurity(%q) = %v, want %q", tt.mode, err, tt.msg)
+		if !errors.As(err, &d) || !reflect.DeepEqual(d, tt.want) {
+			t.Errorf("CheckSecurity(%q) = %#v, want %#v", tt.mode, err, tt.want)
 		}
 	}
 }

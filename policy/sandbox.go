@@ -1,14 +1,14 @@
 package policy
 
-// Sandbox modes of tools.exec.sandbox (policy.md §5).
+// Sandbox modes of tools.exec.sandbox (docs/reference.md#sandbox).
 const (
 	SandboxNone  = "none"
 	SandboxBwrap = "bwrap"
 )
 
-// SandboxArgs returns the bubblewrap argv prefix of a sandboxed run (policy.md §5), ending with "--"; the
-// shell and its arguments follow it (sessions.Spec.Wrapper). bwrap is the wrapper's path (argv[0]), workdir
-// the resolved absolute working directory, network is tools.exec.sandboxNetwork and pty says the run uses a
+// SandboxArgs returns the bubblewrap argv prefix of a sandboxed run (docs/reference.md#sandbox), ending with "--";
+// the shell and its arguments follow it (sessions.Spec.Wrapper). bwrap is the wrapper's path (argv[0]), workdir the
+// resolved absolute working directory, network is tools.exec.sandboxNetwork and pty says the run uses a
 // pseudo-terminal.
 //
 // The order matters: the private /tmp is mounted before the workdir is bound, so that a workdir under /tmp
@@ -33,7 +33,7 @@ func SandboxArgs(bwrap, workdir string, network, pty bool) []string {
 	return append(args, "--chdir", workdir, "--")
 }
 
-// SandboxProbeArgs returns the argv of the startup probe (policy.md §5):
+// SandboxProbeArgs returns the argv of the startup probe (docs/reference.md#sandbox):
 // bwrap --ro-bind / / --dev /dev --proc /proc --unshare-pid [--unshare-net] --die-with-parent -- <shell> -c true.
 func SandboxProbeArgs(bwrap, shell string, network bool) []string {
 	args := []string{bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid"}

@@ -8,7 +8,7 @@ import (
 // ToolSet says which tools are enabled (registered).
 type ToolSet struct{ Exec, Process bool }
 
-// Tools applies the tool policy of policy.md §1 to the tools.allow and
+// Tools applies the tool policy (docs/reference.md#tool-policy) to the tools.allow and
 // tools.deny lists (config file or EXECMCP_TOOLS_ALLOW / EXECMCP_TOOLS_DENY).
 //
 // Names are trimmed and compared case-insensitively. `exec` and `process` name

@@ -173,6 +173,9 @@ func TestExecInput(t *testing.T) {
 	if got := props["host"].(map[string]any)["enum"]; !reflect.DeepEqual(got, []any{"auto", "sandbox", "gateway"}) {
 		t.Errorf("host enum = %v", got)
 	}
+	if got := Params(ExecInput)[8]; got.Name != "host" || !slices.Equal(got.Enum, []string{"auto", "sandbox", "gateway"}) {
+		t.Errorf("Params host = %+v", got)
+	}
 	if got := props["env"].(map[string]any)["additionalProperties"]; !reflect.DeepEqual(got, map[string]any{"type": "string"}) {
 		t.Errorf("env additionalProperties = %v", got)
 	}
@@ -205,6 +208,22 @@ func TestProcessInput(t *testing.T) {
 	if got := props["action"].(map[string]any)["enum"]; !reflect.DeepEqual(got, wantActions) {
 		t.Errorf("action enum = %v", got)
 	}
+	actions := ProcessActions()
+	if len(actions) != len(wantActions) {
+		t.Errorf("ProcessActions = %v", actions)
+	}
+	for i, a := range actions {
+		if i < len(wantActions) && a != wantActions[i] {
+			t.Errorf("ProcessActions = %v, want %v", actions, wantActions)
+		}
+	}
+	if got := Params(ProcessInput)[0]; got.Name != "action" || !slices.Equal(got.Enum, actions) {
+		t.Errorf("Params action = %+v", got)
+	}
+	actions[0] = "changed"
+	if ProcessActions()[0] != "list" {
+		t.Error("ProcessActions returned shared data")
+	}
 	if got := props["timeout"].(map[string]any)["minimum"]; got != float64(0) {
 		t.Errorf("timeout minimum = %v", got)
 	}
@@ -216,30 +235,38 @@ func TestProcessInput(t *testing.T) {
 	assertOnly(t, props, map[string][]string{"action": {"enum"}, "timeout": {"minimum"}, "keys": {"items"}, "hex": {"items"}})
 }
 
-// checkParams checks names (in file order, against the known-parameter list
-// of the unknown-parameter message), types and exact descriptions.
-func checkParams(t *testing.T, data []byte, params []param, known string) map[string]any {
+// checkParams checks what Params derives from the schema (the parameter table of the tools package): names in
+// file order, which the known-parameter list of the unknown-parameter message shows, and types; then the exact
+// descriptions of the file.
+func checkParams(t *testing.T, data json.RawMessage, params []param, known string) map[string]any {
 	t.Helper()
 	m := decode(t, data)
-	var names []string
+	derived := Params(data)
+	var names, derivedNames []string
 	for _, p := range params {
 		names = append(names, p.name)
 	}
-	if got := orderedKeys(t, data, "properties"); !slices.Equal(got, names) {
-		t.Errorf("property order = %v, want %v", got, names)
+	for _, p := range derived {
+		derivedNames = append(derivedNames, p.Name)
 	}
-	if strings.Join(names, ", ") != known {
-		t.Errorf("parameter table %v does not match known-parameter list %q", names, known)
+	if !slices.Equal(derivedNames, names) {
+		t.Errorf("Params names = %v, want %v", derivedNames, names)
+	}
+	if got := orderedKeys(t, data, "properties"); !slices.Equal(got, derivedNames) {
+		t.Errorf("property order = %v, Params = %v", got, derivedNames)
+	}
+	if strings.Join(derivedNames, ", ") != known {
+		t.Errorf("Params %v do not match known-parameter list %q", derivedNames, known)
 	}
 	props := m["properties"].(map[string]any)
-	for _, p := range params {
+	for i, p := range params {
 		prop, ok := props[p.name].(map[string]any)
 		if !ok {
 			t.Errorf("%s missing", p.name)
 			continue
 		}
-		if prop["type"] != p.typ {
-			t.Errorf("%s type = %v, want %s", p.name, prop["type"], p.typ)
+		if prop["type"] != p.typ || i < len(derived) && derived[i].Type != p.typ {
+			t.Errorf("%s type = %v, Params %+v, want %s", p.name, prop["type"], derived[i], p.typ)
 		}
 		if prop["description"] != p.desc {
 			t.Errorf("%s description = %q, want %q", p.name, prop["description"], p.desc)
@@ -314,7 +341,7 @@ func checkTypes(t *testing.T, props map[string]any, want map[string]any) {
 	}
 }
 
-// TestOutputExamples validates details objects from the specification against
+// TestOutputExamples validates details objects of real results against
 // the output schemas with a minimal validator (type, enum, required, items,
 // properties), so a schema that rejects real results is caught here.
 func TestOutputExamples(t *testing.T) {
@@ -444,4 +471,17 @@ func hasType(v any, typ string) bool {
 		return ok
 	}
 	return false
+}
+
+func TestParamsPanicsOnMalformedSchema(t *testing.T) {
+	for _, bad := range []string{`[]`, `{"properties":[]}`, `{"properties":{"a":1}}`, `{}`} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Params(%s) did not panic", bad)
+				}
+			}()
+			Params(json.RawMessage(bad))
+		}()
+	}
 }

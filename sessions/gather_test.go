@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// TestWaitOutputGather checks how long a waiting poll keeps gathering after the first output (process.md §5.1):
-// until the burst has been quiet for burstQuiet, never longer than burstMax, and never past finalization, the
-// wait limit or the context.
+// TestWaitOutputGather checks how long a waiting poll keeps gathering after the first output
+// (docs/reference.md#poll-wait): until the burst has been quiet for burstQuiet, never longer than burstMax, and
+// never past finalization, the wait limit or the context.
 func TestWaitOutputGather(t *testing.T) {
 	tests := []struct {
 		name    string

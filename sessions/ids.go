@@ -20,7 +20,7 @@ var idNouns = []string{"atlas", "basil", "bison", "bloom", "breeze", "canyon", "
 
 const idSuffixChars = "abcdefghijklmnopqrstuvwxyz0123456789"
 
-// newID draws a free slug (registry.md §4). Caller holds r.mu.
+// newID draws a free slug (docs/reference.md#session-ids). Caller holds r.mu.
 func (r *Registry) newID() string {
 	return newSlug(r.opts.Rand, func(id string) bool {
 		_, running := r.running[id]

@@ -1,6 +1,8 @@
 // Package sessions owns every process execmcp starts: spawning, supervision (readers, reaping, the bounded
 // drain after exit), termination of process groups, the registry of running sessions and finished records,
-// ids, retention caps, the TTL sweeper and the process-group ledger.
+// ids, retention caps, the TTL sweeper and the process-group ledger. It reports what happened as typed data
+// (Info with its Failure, PTYFallback, the Err* values, WriteError, SignalError) and builds no text the agent
+// sees: package tools words every result.
 //
 // Concurrency contract: a Registry is safe for concurrent use. Map membership changes under the registry
 // lock, per-session state under the session lock, and the lock order is registry, then session. No lock is
@@ -14,7 +16,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
@@ -160,9 +161,10 @@ func New(opts Options) *Registry {
 // ErrClosed is returned by Start after Close began.
 var ErrClosed = errors.New("server is shutting down")
 
-// Start spawns spec's command and registers it as a running foreground session. The warnings are lines for
-// the caller's result (the PTY fallback). An error means nothing was started and nothing is registered.
-func (r *Registry) Start(spec Spec) (*Session, []string, error) {
+// Start spawns spec's command and registers it as a running foreground session. When spec.PTY is set and the
+// PTY spawn fails, the command is started with pipes and the returned PTYFallback says why (it is returned even
+// when the second attempt fails too). An error means nothing was started and nothing is registered.
+func (r *Registry) Start(spec Spec) (*Session, *PTYFallback, error) {
 	r.mu.Lock()
 	closing := r.closing
 	r.mu.Unlock()
@@ -172,15 +174,14 @@ func (r *Registry) Start(spec Spec) (*Session, []string, error) {
 	r.mu.Lock()
 	grow := r.grown < maxGrownPipes
 	r.mu.Unlock()
-	var warnings []string
+	var fallback *PTYFallback
 	p, err := spawnRetry(spec, spec.PTY, grow, r.readerOpts())
 	if err != nil && spec.PTY {
-		cmd := output.TruncateMiddle(output.CollapseSpace(spec.Command), 120)
-		warnings = append(warnings, fmt.Sprintf("Warning: PTY spawn failed (%v); retrying without PTY for `%s`.", err, cmd))
+		fallback = &PTYFallback{Err: err}
 		p, err = spawnRetry(spec, false, grow, r.readerOpts())
 	}
 	if err != nil {
-		return nil, warnings, err
+		return nil, fallback, err
 	}
 	s := newSession(r, spec, p)
 
@@ -203,7 +204,7 @@ func (r *Registry) Start(spec Spec) (*Session, []string, error) {
 		// Close began between the check above and registration: this session must not outlive it.
 		r.terminate(s, ReasonShutdown)
 	}
-	return s, warnings, nil
+	return s, fallback, nil
 }
 
 // readerOpts is what a pipe reader's readySet needs from the registry.
@@ -277,7 +278,8 @@ func (r *Registry) List(scope string) []Info {
 
 var retrySchedule = [...]time.Duration{5 * time.Second, 10 * time.Second, 30 * time.Second, 60 * time.Second}
 
-// Poll drains the session's pending output, first waiting up to wait for output or exit (process.md §5).
+// Poll drains the session's pending output, first waiting up to wait for output or exit
+// (docs/reference.md#process-poll).
 func (r *Registry) Poll(ctx context.Context, scope, id string, wait time.Duration) (PollResult, error) {
 	s, _ := r.lookup(scope, id)
 	if s == nil {
@@ -315,9 +317,9 @@ func (r *Registry) Poll(ctx context.Context, scope, id string, wait time.Duratio
 }
 
 // A waiting poll that saw new output keeps gathering while the burst goes on: until the output has been quiet
-// for burstQuiet, and never more than burstMax after the first output (process.md §5.1 allows "at most 100 ms").
-// A lone line or a REPL's answer thus wakes the poll within a few milliseconds, while a program printing steadily
-// still comes back in 100 ms batches instead of one poll per write.
+// for burstQuiet, and never more than burstMax after the first output (docs/reference.md#poll-wait). A lone line
+// or a REPL's answer thus wakes the poll within a few milliseconds, while a program printing steadily still comes
+// back in 100 ms batches instead of one poll per write.
 const (
 	burstQuiet = 2 * time.Millisecond
 	burstMax   = 100 * time.Millisecond
@@ -448,7 +450,7 @@ func (r *Registry) Remove(scope, id string) (Info, bool, error) {
 	return info, true, nil
 }
 
-// terminate records reason and stops the session's process group (exec.md §12).
+// terminate records reason and stops the session's process group (docs/reference.md#exec-kill).
 func (r *Registry) terminate(s *Session, reason Reason) error {
 	s.recordReason(reason)
 	return r.terminateGroup(s.pid)
@@ -506,7 +508,7 @@ func (r *Registry) KillAll() {
 	}
 }
 
-// Close shuts the registry down (registry.md §9 steps 3-5): no more exit callbacks, every running session is
+// Close shuts the registry down (docs/reference.md#shutdown): no more exit callbacks, every running session is
 // terminated with reason shutdown, every other group in the ledger gets SIGTERM, groups still alive after the
 // kill grace get SIGKILL, and Close waits for every session and goroutine, at most KillGrace + 3 s (or ctx).
 // Groups that could not be confirmed dead are logged.
@@ -618,10 +620,10 @@ wait:
 	}
 }
 
-// Orphan cleans up a scope whose client went away for good (registry.md §10): every running session of the
-// scope (foreground ones included) is terminated with reason orphaned and will not be retained, the scope's
-// other ledger groups get the same escalation, and its finished records are deleted. Nothing is announced.
-// It returns the number of running sessions terminated.
+// Orphan cleans up a scope whose client went away for good (docs/reference.md#disconnect): every running
+// session of the scope (foreground ones included) is terminated with reason orphaned and will not be retained,
+// the scope's other ledger groups get the same escalation, and its finished records are deleted. Nothing is
+// announced. It returns the number of running sessions terminated.
 func (r *Registry) Orphan(scope string) int {
 	r.mu.Lock()
 	var victims []*Session
@@ -686,7 +688,7 @@ func (r *Registry) probeLedger() {
 }
 
 // finalize moves a session whose leader exited and whose output drained out of the running map: retained when
-// it was backgrounded and not removed, dropped otherwise (registry.md §3).
+// it was backgrounded and not removed, dropped otherwise (docs/reference.md#sessions-lifecycle).
 func (r *Registry) finalize(s *Session) {
 	r.mu.Lock()
 	delete(r.running, s.id)

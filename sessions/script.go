@@ -9,6 +9,11 @@ func tempScript(command string) (*os.File, error) {
 		return nil, err
 	}
 	_ = os.Remove(f.Name())
+	return fillScript(f, command)
+}
+
+// fillScript writes command to the empty file f and rewinds it for the shell to read; on failure f is closed.
+func fillScript(f *os.File, command string) (*os.File, error) {
 	if _, err := f.WriteString(command); err != nil {
 		_ = f.Close()
 		return nil, err

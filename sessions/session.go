@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -22,7 +21,7 @@ const (
 	stateFinished
 )
 
-// writeLimit bounds one input write (process.md §6); dsrLimit bounds a cursor-position reply.
+// writeLimit bounds one input write (docs/reference.md#process-input); dsrLimit bounds a cursor-position reply.
 const (
 	writeLimit = 10 * time.Second
 	dsrLimit   = 1000 * time.Millisecond
@@ -68,9 +67,10 @@ type Session struct {
 	outcome       outcome
 }
 
+// outcome is the classification of a finished session; status "" means not classified yet.
 type outcome struct {
-	status, reason, failText string
-	timedOut                 bool
+	status, reason string
+	failure        Failure
 }
 
 func newSession(r *Registry, spec Spec, p *proc) *Session {
@@ -161,7 +161,8 @@ func (s *Session) appendOutput(stream output.Stream, text []byte, events []outpu
 
 // replyDSR writes one cursor-position report, serialised with process input. The 1000 ms bound covers the wait
 // for a process write in progress too (it may block for 10 s on a program that does not read), so the reader
-// goroutine never stalls longer than that per query; a reply not written in time is dropped (output.md §2).
+// goroutine never stalls longer than that per query; a reply not written in time is dropped
+// (docs/reference.md#output-sanitising).
 func (s *Session) replyDSR() {
 	ctx, cancel := context.WithTimeout(context.Background(), dsrLimit)
 	defer cancel()
@@ -228,36 +229,28 @@ func (s *Session) finish() {
 	close(s.done)
 }
 
-// classify computes the outcome (exec.md §13). Caller holds s.mu.
+// classify computes the outcome (docs/reference.md#exec-outcome): the first matching case decides, so a
+// recorded timeout wins over how the process ended. Caller holds s.mu.
 func (s *Session) classify() outcome {
 	switch {
 	case s.waitErr != nil:
-		return outcome{"failed", "runtime-error", s.waitErr.Error(), false}
+		return outcome{"failed", "runtime-error", FailureRuntime}
 	case s.reason == ReasonTimeout:
-		return outcome{"failed", string(ReasonTimeout), TimeoutText(s.spec.TimeoutSec), true}
+		return outcome{"failed", string(ReasonTimeout), FailureTimeout}
 	case s.exitSignal != "" && (s.reason == ReasonCancel || s.reason == ReasonShutdown || s.reason == ReasonOrphaned):
-		return outcome{"failed", string(s.reason), "Command aborted by signal " + s.exitSignal, false}
+		return outcome{"failed", string(s.reason), FailureSignal}
 	case s.exitSignal != "":
-		return outcome{"failed", "signal", "Command aborted by signal " + s.exitSignal, false}
+		return outcome{"failed", "signal", FailureSignal}
 	case s.exitCode != nil && *s.exitCode == 127:
-		return outcome{"failed", "exit", "Command not found", false}
+		return outcome{"failed", "exit", FailureNotFound}
 	case s.exitCode != nil && *s.exitCode == 126:
-		return outcome{"failed", "exit", "Command not executable (permission denied)", false}
+		return outcome{"failed", "exit", FailureNotExecutable}
 	case s.exitCode != nil:
-		return outcome{"completed", "exit", "", false}
+		return outcome{"completed", "exit", FailureNone}
 	default:
-		return outcome{"failed", "unknown", "Command aborted before exit code was captured", false}
+		return outcome{"failed", "unknown", FailureUnknown}
 	}
 }
-
-// TimeoutText is the two-line text of a timed-out command (exec.md §13).
-func TimeoutText(sec float64) string {
-	return "Command timed out after " + FormatSeconds(sec) + " seconds. If this command is expected to take longer, re-run with a higher timeout (e.g., exec timeout=300). If it should keep running, start it with exec background=true or yieldMs so execmcp can register a pollable process session. Do not rely on shell backgrounding with a trailing &.\n" +
-		"The command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry."
-}
-
-// FormatSeconds writes seconds as the shortest decimal (1800, 0.05, 1.5).
-func FormatSeconds(sec float64) string { return strconv.FormatFloat(sec, 'f', -1, 64) }
 
 // ID returns the session id.
 func (s *Session) ID() string { return s.id }
@@ -279,7 +272,7 @@ func (s *Session) Changed() <-chan struct{} {
 }
 
 // Background marks the session backgrounded. It returns false when the session was already finalized, in
-// which case the caller's foreground result wins (exec.md §5).
+// which case the caller's foreground result wins (docs/reference.md#exec-yield).
 func (s *Session) Background() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -356,8 +349,11 @@ func (s *Session) info(withAggregated bool) Info {
 		in.Finalizing = false
 		in.Status = s.outcome.status
 		in.ExitReason = s.outcome.reason
-		in.FailReason = s.outcome.failText
-		in.TimedOut = s.outcome.timedOut
+		in.Failure = s.outcome.failure
+		in.TimedOut = s.outcome.failure == FailureTimeout
+		if s.outcome.failure == FailureRuntime {
+			in.WaitErr = s.waitErr
+		}
 		if s.exitCode != nil {
 			c := *s.exitCode
 			in.ExitCode = &c
@@ -380,7 +376,7 @@ func (s *Session) sem(ctx context.Context) bool {
 	}
 }
 
-// Write writes data to the session's input (process.md §6), then handles eof.
+// Write writes data to the session's input (docs/reference.md#process-input), then handles eof.
 func (r *Registry) Write(ctx context.Context, scope, id string, data []byte, eof bool) (WriteResult, error) {
 	s, finished := r.lookup(scope, id)
 	if s == nil || finished {
@@ -412,7 +408,8 @@ func (r *Registry) Write(ctx context.Context, scope, id string, data []byte, eof
 	return res, nil
 }
 
-// checkInput checks the input preconditions in the order of process.md §6.
+// checkInput checks the input preconditions in their documented order (docs/reference.md#process-input): no
+// such session, not backgrounded, finalizing, not writable.
 func (s *Session) checkInput() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

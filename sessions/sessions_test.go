@@ -59,15 +59,15 @@ func TestOutcomes(t *testing.T) {
 		reason     string
 		code       int // -1 = nil
 		signal     string
-		failText   string
+		failure    Failure
 		aggregated string
 	}{
-		{"printf 'hello\\n'", "completed", "exit", 0, "", "", "hello\n"},
-		{"echo nope; exit 1", "completed", "exit", 1, "", "", "nope\n"},
-		{"definitely-not-a-command-xyz 2>/dev/null", "failed", "exit", 127, "", "Command not found", ""},
-		{noexec + " 2>/dev/null", "failed", "exit", 126, "", "Command not executable (permission denied)", ""},
-		{"kill -TERM $$", "failed", "signal", -1, "SIGTERM", "Command aborted by signal SIGTERM", ""},
-		{"echo out1; echo err1 >&2", "completed", "exit", 0, "", "", ""},
+		{"printf 'hello\\n'", "completed", "exit", 0, "", FailureNone, "hello\n"},
+		{"echo nope; exit 1", "completed", "exit", 1, "", FailureNone, "nope\n"},
+		{"definitely-not-a-command-xyz 2>/dev/null", "failed", "exit", 127, "", FailureNotFound, ""},
+		{noexec + " 2>/dev/null", "failed", "exit", 126, "", FailureNotExecutable, ""},
+		{"kill -TERM $$", "failed", "signal", -1, "SIGTERM", FailureSignal, ""},
+		{"echo out1; echo err1 >&2", "completed", "exit", 0, "", FailureNone, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cmd, func(t *testing.T) {
@@ -76,8 +76,10 @@ func TestOutcomes(t *testing.T) {
 				t.Fatal(err)
 			}
 			in := waitDone(t, s, 10*time.Second)
-			if in.Status != tt.status || in.ExitReason != tt.reason || in.ExitSignal != tt.signal || in.FailReason != tt.failText {
-				t.Errorf("got status=%q reason=%q signal=%q fail=%q", in.Status, in.ExitReason, in.ExitSignal, in.FailReason)
+			if in.Status != tt.status || in.ExitReason != tt.reason || in.ExitSignal != tt.signal || in.Failure != tt.failure ||
+				in.WaitErr != nil || in.TimedOut {
+				t.Errorf("got status=%q reason=%q signal=%q failure=%d waitErr=%v timedOut=%v",
+					in.Status, in.ExitReason, in.ExitSignal, in.Failure, in.WaitErr, in.TimedOut)
 			}
 			if tt.code < 0 && in.ExitCode != nil || tt.code >= 0 && (in.ExitCode == nil || *in.ExitCode != tt.code) {
 				t.Errorf("exit code %v, want %d", in.ExitCode, tt.code)
@@ -107,8 +109,8 @@ func TestTimeoutClassification(t *testing.T) {
 	if in.Status != "failed" || in.ExitReason != "overall-timeout" || !in.TimedOut || in.ExitSignal != "SIGTERM" || in.ExitCode != nil {
 		t.Fatalf("got %+v", in)
 	}
-	if !strings.HasPrefix(in.FailReason, "Command timed out after 0.2 seconds.") || !strings.Contains(in.FailReason, "\nThe command was terminated") {
-		t.Errorf("timeout text %q", in.FailReason)
+	if in.Failure != FailureTimeout || in.TimeoutSec != 0.2 {
+		t.Errorf("failure %d, timeout %v s; want FailureTimeout after 0.2 s", in.Failure, in.TimeoutSec)
 	}
 }
 
@@ -354,9 +356,9 @@ func TestPTY(t *testing.T) {
 	r := newTestRegistry(t, Options{})
 	spec := shSpec(`tty; test -t 0 && echo is-tty; stty size; read x; echo "got:$x"`)
 	spec.PTY = true
-	s, warnings, err := r.Start(spec)
-	if err != nil || len(warnings) > 0 {
-		t.Fatal(err, warnings)
+	s, fallback, err := r.Start(spec)
+	if err != nil || fallback != nil {
+		t.Fatal(err, fallback)
 	}
 	s.Background()
 	if in := s.Info(); in.CursorMode != CursorUnknown || !in.PTY {

@@ -11,7 +11,7 @@ import (
 	"github.com/execmcp/execmcp/output"
 )
 
-// readSize is the most one read takes from a descriptor (exec.md §11).
+// readSize is the most one read takes from a descriptor (docs/reference.md#exec-supervision).
 const readSize = 32 * 1024
 
 // maxBurstReads bounds the consecutive full reads of one stream between two polls (1 MiB).
@@ -29,7 +29,7 @@ type source interface {
 }
 
 // openPTY opens a pseudo-terminal pair (master, slave). It is a variable so that a test can make the PTY
-// spawn fail and exercise the pipe fallback of exec.md §10.3.
+// spawn fail and exercise the pipe fallback (docs/reference.md#exec-pty).
 var openPTY = pty.Open
 
 // ptySource reads the PTY master, a non-blocking descriptor served by the runtime poller: closing it wakes a
@@ -64,8 +64,9 @@ func (p ptySource) close() { _ = p.f.Close() }
 
 // pipeSource reads stdout and stderr from one goroutine, stdout first when both are readable. Two goroutines
 // would append in whatever order the scheduler runs them, so `echo out; echo err >&2` could be recorded as err,
-// out; one poll(2) over both pipes keeps the order in which they became readable (output.md §3). A reader that
-// saw no output for a while sleeps on ready instead, without an OS thread (see readySet).
+// out; one poll(2) over both pipes keeps the order in which they became readable
+// (docs/reference.md#output-pending). A reader that saw no output for a while sleeps on ready instead, without
+// an OS thread (see readySet).
 type pipeSource struct {
 	fds   [2]int // stdout, stderr read ends (non-blocking, close-on-exec; the child's ends stay blocking)
 	ready *readySet

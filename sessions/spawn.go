@@ -11,10 +11,10 @@ import (
 )
 
 // maxArgBytes is Linux's per-argument limit (MAX_ARG_STRLEN) minus the terminating NUL; longer commands are
-// passed as a script on descriptor 3 (exec.md §9).
+// passed as a script on descriptor 3 (docs/reference.md#exec-shell).
 const maxArgBytes = 131071
 
-// PTY window size (exec.md §10.2).
+// PTY window size (docs/reference.md#exec-spawn).
 const (
 	ptyCols = 120
 	ptyRows = 30

@@ -22,16 +22,7 @@ func scriptFile(command string) (*os.File, error) {
 	if err != nil {
 		return tempScript(command)
 	}
-	f := os.NewFile(uintptr(fd), "execmcp-command")
-	if _, err := f.WriteString(command); err != nil {
-		_ = f.Close()
-		return nil, err
-	}
-	if _, err := f.Seek(0, 0); err != nil {
-		_ = f.Close()
-		return nil, err
-	}
-	return f, nil
+	return fillScript(os.NewFile(uintptr(fd), "execmcp-command"), command)
 }
 
 // pipeSize is the capacity asked for output pipes. A larger pipe lets a fast writer run ahead while the reader

@@ -9,7 +9,7 @@ import (
 // Reason is why the server terminated a session; the first recorded reason wins.
 type Reason string
 
-// Termination reasons (exec.md §12).
+// Termination reasons (docs/reference.md#exec-kill).
 const (
 	ReasonNone     Reason = ""
 	ReasonTimeout  Reason = "overall-timeout"
@@ -28,7 +28,7 @@ const (
 	StdinPipe
 )
 
-// CursorMode is the DECCKM state a PTY program last asked for (process.md §10.2).
+// CursorMode is the DECCKM state a PTY program last asked for (docs/reference.md#send-keys).
 type CursorMode string
 
 // Cursor-key modes.
@@ -87,8 +87,10 @@ type Info struct {
 	// ExitReason is "" while running; else exit, signal, overall-timeout, manual-cancel, shutdown,
 	// orphaned, runtime-error or unknown.
 	ExitReason string
-	// FailReason is the reason text of a failed outcome (exec.md §13), "" otherwise.
-	FailReason string
+	// Failure says why a finished session failed; FailureNone while running and for completed sessions.
+	Failure Failure
+	// WaitErr is the error of waiting for the leader (Failure is FailureRuntime), nil otherwise.
+	WaitErr    error
 	TimedOut   bool
 	Timeout    time.Duration
 	TimeoutSec float64
@@ -112,17 +114,27 @@ type Info struct {
 // Running reports whether the session has not been finalized yet (finalizing counts as running).
 func (i Info) Running() bool { return i.Status == "running" }
 
-// ExitLabel is "code <N>", "signal <SIG>" or "unknown exit code" (exec.md §13).
-func (i Info) ExitLabel() string {
-	switch {
-	case i.ExitCode != nil:
-		return fmt.Sprintf("code %d", *i.ExitCode)
-	case i.ExitSignal != "":
-		return "signal " + i.ExitSignal
-	default:
-		return "unknown exit code"
-	}
-}
+// Failure classifies a failed outcome (docs/reference.md#exec-outcome); tools words it. A recorded timeout wins
+// over how the process ended, and a process that died by a signal after a cancel, shutdown or orphan cleanup is
+// FailureSignal with that reason as its ExitReason.
+type Failure uint8
+
+const (
+	// FailureNone: running, or completed (exited with any code other than 126 and 127).
+	FailureNone Failure = iota
+	// FailureRuntime: waiting for the process failed (Info.WaitErr); exitReason runtime-error.
+	FailureRuntime
+	// FailureTimeout: the overall timeout terminated the process (Info.TimeoutSec); exitReason overall-timeout.
+	FailureTimeout
+	// FailureSignal: the process died by the signal Info.ExitSignal.
+	FailureSignal
+	// FailureNotFound: exit code 127, the shell did not find the command.
+	FailureNotFound
+	// FailureNotExecutable: exit code 126, the command was found but could not be executed.
+	FailureNotExecutable
+	// FailureUnknown: neither an exit code nor a signal is known; exitReason unknown.
+	FailureUnknown
+)
 
 // Errors of process actions. A foreign scope's id yields ErrNotFound, exactly like an unknown id.
 var (
@@ -164,6 +176,13 @@ type SignalError struct {
 func (e *SignalError) Error() string { return e.Err.Error() }
 func (e *SignalError) Unwrap() error { return e.Err }
 
+// PTYFallback reports that the PTY spawn of a Spec with PTY set failed and that the command was started with
+// pipes instead (stdin as Spec.Stdin says).
+type PTYFallback struct {
+	// Err is why the PTY spawn failed.
+	Err error
+}
+
 // PollResult is what one poll observed.
 type PollResult struct {
 	// Info includes Aggregated.
@@ -172,11 +191,11 @@ type PollResult struct {
 	Output string
 	// Chunks is the number of chunks drained.
 	Chunks int
-	// Omitted and Discarded select the poll notes (output.md §6).
+	// Omitted and Discarded select the poll notes (docs/reference.md#output-notes).
 	Omitted, Discarded bool
 	// Finished: the session had been finalized when the poll looked.
 	Finished bool
-	// RetryIn is the back-off hint of a running poll (process.md §11); zero when finished.
+	// RetryIn is the back-off hint of a running poll (docs/reference.md#retry-hint); zero when finished.
 	RetryIn time.Duration
 }
 

@@ -13,21 +13,21 @@ import (
 )
 
 // ParseProgram parses an exec command as bash (mvdan.cc/sh/v3, LangBash) and walks the whole syntax tree,
-// returning every unit the allowlist of policy.md §3.1 judges, in source order: call expressions with a
+// returning every unit the allowlist (docs/reference.md#allowlist) judges, in source order: call expressions with a
 // command word, declaration clauses, assignment-only commands, and the constructs that make bash evaluate
 // text as code at run time (KindEval). Command and process substitutions are found everywhere: arguments,
 // redirections, assignments, here-documents, arithmetic, parameter expansions and test clauses.
 //
-// It decides nothing: policy.CheckAllowlist does. A command that does not parse yields Program.ParseError.
+// It decides nothing: policy.CheckAllowlist does. A command that does not parse yields Program.ParseErr.
 func ParseProgram(command string) (prog policy.Program) {
 	defer func() {
 		if r := recover(); r != nil { // never take the server down; fail closed
-			prog = policy.Program{ParseError: fmt.Sprintf("parser failure: %v", r)}
+			prog = policy.Program{ParseErr: fmt.Errorf("parser failure: %v", r)}
 		}
 	}()
 	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(command), "")
 	if err != nil {
-		return policy.Program{ParseError: err.Error()}
+		return policy.Program{ParseErr: err}
 	}
 	w := &walker{src: command}
 	syntax.Walk(f, w.visit)
@@ -269,7 +269,7 @@ func (w *walker) word(wd *syntax.Word) policy.Word {
 	return policy.Word{Value: v, Literal: ok, Numeric: numericWord(wd)}
 }
 
-// literalValue returns the value of a literal word after quote removal (policy.md §3.1 step 4): only literal
+// literalValue returns the value of a literal word after quote removal (policy.Word.Literal): only literal
 // text, single quotes (also $'...') and double quotes around literal text; no unquoted { } * ? , no unquoted
 // [ with a ] after it (a lone [ is the test command), no leading unquoted ~. $"..." (translated) is not literal.
 func literalValue(w *walker, wd *syntax.Word) (string, bool) {

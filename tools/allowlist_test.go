@@ -30,8 +30,8 @@ func unitString(c policy.SimpleCommand) string {
 func parsedUnits(t *testing.T, command string) []string {
 	t.Helper()
 	p := ParseProgram(command)
-	if p.ParseError != "" {
-		t.Fatalf("%q: parse error %q", command, p.ParseError)
+	if p.ParseErr != nil {
+		t.Fatalf("%q: parse error %v", command, p.ParseErr)
 	}
 	out := []string{}
 	for _, c := range p.Commands {
@@ -133,8 +133,8 @@ func TestParseProgramWords(t *testing.T) {
 	}
 	for _, tt := range tests {
 		p := ParseProgram(tt.command + " arg")
-		if p.ParseError != "" || len(p.Commands) == 0 {
-			t.Errorf("%q: parse %q, %d units", tt.command, p.ParseError, len(p.Commands))
+		if p.ParseErr != nil || len(p.Commands) == 0 {
+			t.Errorf("%q: parse %v, %d units", tt.command, p.ParseErr, len(p.Commands))
 			continue
 		}
 		if got := p.Commands[0].Name; got != tt.word {
@@ -148,7 +148,7 @@ func TestParseProgramWords(t *testing.T) {
 
 func TestParseProgramDeclArgs(t *testing.T) {
 	p := ParseProgram(`declare -x 'LD_PRELOAD=/x' "$y" B=1 C`)
-	if p.ParseError != "" || len(p.Commands) != 1 {
+	if p.ParseErr != nil || len(p.Commands) != 1 {
 		t.Fatalf("%+v", p)
 	}
 	c := p.Commands[0]
@@ -165,8 +165,9 @@ func TestParseProgramErrors(t *testing.T) {
 		"if true; ": "1:1: `if <cond>` must be followed by `then`",
 	}
 	for command, want := range tests {
-		if got := ParseProgram(command).ParseError; got != want {
-			t.Errorf("%q: parse error %q, want %q", command, got, want)
+		err := ParseProgram(command).ParseErr
+		if err == nil || err.Error() != want {
+			t.Errorf("%q: parse error %v, want %q", command, err, want)
 		}
 	}
 }

@@ -9,9 +9,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/execmcp/execmcp/schemas"
 )
 
-// kind is the JSON type of a tool parameter (exec.md §3 rule 4).
+// kind is how a tool parameter is decoded (docs/reference.md#arguments).
 type kind int
 
 const (
@@ -27,18 +30,30 @@ type param struct {
 	kind kind
 }
 
-// execParams and processParams are the parameter tables in the order of exec.md §2 and process.md §2; the
-// order fixes which type error is reported first.
-var execParams = []param{
-	{"command", kString}, {"workdir", kString}, {"env", kEnv}, {"yieldMs", kNumber}, {"background", kBool},
-	{"timeout", kNumber}, {"pty", kBool}, {"elevated", kBool}, {"host", kString},
+// schemaKinds maps the JSON Schema type of an input property to its decoding: the only object parameter is
+// env (an object of strings), and every array parameter is an array of strings.
+var schemaKinds = map[string]kind{"string": kString, "number": kNumber, "boolean": kBool, "object": kEnv, "array": kStrings}
+
+// paramTable derives a parameter table from an input schema, in schema order: the order fixes which type
+// error is reported first.
+func paramTable(schema json.RawMessage) []param {
+	var table []param
+	for _, p := range schemas.Params(schema) {
+		k, ok := schemaKinds[p.Type]
+		if !ok {
+			panic("tools: parameter " + p.Name + " has unsupported schema type " + p.Type)
+		}
+		table = append(table, param{p.Name, k})
+	}
+	return table
 }
 
-var processParams = []param{
-	{"action", kString}, {"sessionId", kString}, {"data", kString}, {"keys", kStrings}, {"hex", kStrings},
-	{"literal", kString}, {"text", kString}, {"bracketed", kBool}, {"eof", kBool}, {"offset", kNumber},
-	{"limit", kNumber}, {"timeout", kNumber}, {"signal", kString},
-}
+// execParams and processParams are the parameter tables of the two tools, derived from their input schemas on
+// first use (not at startup, which does not need them).
+var (
+	execParams    = sync.OnceValue(func() []param { return paramTable(schemas.ExecInput) })
+	processParams = sync.OnceValue(func() []param { return paramTable(schemas.ProcessInput) })
+)
 
 // args holds decoded parameters; a parameter is present only when given and not null.
 type args struct {
@@ -76,7 +91,9 @@ func rawArguments(v any) ([]byte, error) {
 	}
 }
 
-// decodeArgs applies the argument decoding rules of exec.md §3 for the tool with the given parameter table.
+// decodeArgs applies the argument decoding rules (docs/reference.md#arguments) for the tool with the given
+// parameter table: the arguments must be an object (or absent); null counts as absent; an unknown name is
+// reported first (the byte-wise smallest); then each parameter's type, in table order.
 func decodeArgs(tool string, table []param, raw any) (*args, error) {
 	data, err := rawArguments(raw)
 	if err != nil {
@@ -92,13 +109,13 @@ func decodeArgs(tool string, table []param, raw any) (*args, error) {
 			return nil, &argError{"Invalid arguments: expected an object."}
 		}
 	}
-	// Rule 2: null is absent.
+	// Null is absent.
 	for k, v := range props {
 		if isNull(v) {
 			delete(props, k)
 		}
 	}
-	// Rule 3: unknown names, the byte-wise first one is reported.
+	// Unknown names: the byte-wise first one is reported.
 	known := make(map[string]bool, len(table))
 	names := make([]string, len(table))
 	for i, p := range table {
@@ -115,7 +132,7 @@ func decodeArgs(tool string, table []param, raw any) (*args, error) {
 		sort.Strings(unknown)
 		return nil, argErrorf("Unknown parameter \"%s\" for %s. Known parameters: %s.", unknown[0], tool, strings.Join(names, ", "))
 	}
-	// Rule 4: types, in table order.
+	// Types, in table order.
 	a := &args{strs: map[string]string{}, nums: map[string]float64{}, bools: map[string]bool{}, lists: map[string][]string{}}
 	for _, p := range table {
 		v, ok := props[p.name]

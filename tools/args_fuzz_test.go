@@ -12,7 +12,8 @@ import (
 	"testing"
 )
 
-// Decoding errors of exec.md §3, as patterns over the whole message. The unknown-parameter pattern is built per tool.
+// Decoding errors (docs/reference.md#arguments), as patterns over the whole message. The unknown-parameter
+// pattern is built per tool.
 var (
 	argTypeErrRe  = regexp.MustCompile(`^Invalid parameter "([A-Za-z]+)": expected (a string|a number|a boolean|an array of strings|an object of strings)\.$`)
 	envValueErrRe = regexp.MustCompile(`^Invalid parameter "env": value of "((?s).*)" must be a string\.$`)
@@ -31,9 +32,9 @@ var kindWord = map[kind]string{
 	kString: "a string", kNumber: "a number", kBool: "a boolean", kStrings: "an array of strings", kEnv: "an object of strings",
 }
 
-// FuzzDecodeArgs: decodeArgs never panics; every error is an *argError whose text is one of exec.md §3's messages and
-// names what is really wrong with the input; a success holds exactly the known, non-null properties of the input;
-// decoding is deterministic.
+// FuzzDecodeArgs: decodeArgs never panics; every error is an *argError whose text is one of the decoding messages
+// and names what is really wrong with the input; a success holds exactly the known, non-null properties of the
+// input; decoding is deterministic.
 func FuzzDecodeArgs(f *testing.F) {
 	seeds := []string{
 		``, `null`, `{}`, `[1]`, `"x"`, `3`, `{"command":"echo hi"}`, `{"command":"x","cwd":"/tmp"}`,
@@ -51,11 +52,11 @@ func FuzzDecodeArgs(f *testing.F) {
 	for i, s := range seeds {
 		f.Add([]byte(s), i%2 == 1)
 	}
-	execUnknown, processUnknown := unknownErrRe("exec", execParams), unknownErrRe("process", processParams)
+	execUnknown, processUnknown := unknownErrRe("exec", execParams()), unknownErrRe("process", processParams())
 	f.Fuzz(func(t *testing.T, data []byte, process bool) {
-		tool, table, unknownRe := "exec", execParams, execUnknown
+		tool, table, unknownRe := "exec", execParams(), execUnknown
 		if process {
-			tool, table, unknownRe = "process", processParams, processUnknown
+			tool, table, unknownRe = "process", processParams(), processUnknown
 		}
 		a, err := decodeArgs(tool, table, json.RawMessage(data))
 		a2, err2 := decodeArgs(tool, table, json.RawMessage(data))
@@ -140,7 +141,7 @@ func FuzzDecodeArgs(f *testing.F) {
 					}
 				}
 			default:
-				t.Fatalf("decoding %q (%s): %q is not one of exec.md §3's messages", data, tool, msg)
+				t.Fatalf("decoding %q (%s): %q is not one of the decoding messages", data, tool, msg)
 			}
 			return
 		}

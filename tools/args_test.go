@@ -11,8 +11,9 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const (
-	execKnown    = "Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host."
-	processKnown = "Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal."
+	textBadAction = "Invalid process action. Expected one of: list, poll, log, write, send-keys, submit, paste, kill, clear, remove."
+	execKnown     = "Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host."
+	processKnown  = "Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal."
 )
 
 func TestDecodeArgsErrors(t *testing.T) {
@@ -55,9 +56,9 @@ func TestDecodeArgsErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			table := execParams
+			table := execParams()
 			if tc.tool == "process" {
-				table = processParams
+				table = processParams()
 			}
 			_, err := decodeArgs(tc.tool, table, tc.raw)
 			if err == nil {
@@ -72,7 +73,7 @@ func TestDecodeArgsErrors(t *testing.T) {
 
 func TestDecodeArgsValues(t *testing.T) {
 	for _, raw := range []any{nil, json.RawMessage(nil), json.RawMessage(`null`), json.RawMessage(` {} `)} {
-		a, err := decodeArgs("exec", execParams, raw)
+		a, err := decodeArgs("exec", execParams(), raw)
 		if err != nil {
 			t.Fatalf("%v: %v", raw, err)
 		}
@@ -81,7 +82,7 @@ func TestDecodeArgsValues(t *testing.T) {
 		}
 	}
 
-	a, err := decodeArgs("exec", execParams, json.RawMessage(
+	a, err := decodeArgs("exec", execParams(), json.RawMessage(
 		`{"command":" ls ","workdir":null,"yieldMs":" 2.5 ","timeout":"-3","background":" TRUE ","pty":"false","elevated":false,"env":{"A":"1"},"host":null,"unknownNull":null}`))
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +109,7 @@ func TestDecodeArgsValues(t *testing.T) {
 		t.Errorf("env %v", a.env)
 	}
 
-	p, err := decodeArgs("process", processParams, json.RawMessage(`{"action":"send-keys","keys":"Enter","hex":["0d","0a"],"offset":1e12}`))
+	p, err := decodeArgs("process", processParams(), json.RawMessage(`{"action":"send-keys","keys":"Enter","hex":["0d","0a"],"offset":1e12}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +122,37 @@ func TestDecodeArgsValues(t *testing.T) {
 	if n, _ := p.num("offset"); floorInt(n) != 1e12 {
 		t.Errorf("offset %v", n)
 	}
+}
+
+// The tables derived from the schemas, with the decoding each parameter gets.
+func TestParamTables(t *testing.T) {
+	wantExec := []param{
+		{"command", kString}, {"workdir", kString}, {"env", kEnv}, {"yieldMs", kNumber}, {"background", kBool},
+		{"timeout", kNumber}, {"pty", kBool}, {"elevated", kBool}, {"host", kString},
+	}
+	wantProcess := []param{
+		{"action", kString}, {"sessionId", kString}, {"data", kString}, {"keys", kStrings}, {"hex", kStrings},
+		{"literal", kString}, {"text", kString}, {"bracketed", kBool}, {"eof", kBool}, {"offset", kNumber},
+		{"limit", kNumber}, {"timeout", kNumber}, {"signal", kString},
+	}
+	if got := execParams(); !reflect.DeepEqual(got, wantExec) {
+		t.Errorf("exec table %v", got)
+	}
+	if got := processParams(); !reflect.DeepEqual(got, wantProcess) {
+		t.Errorf("process table %v", got)
+	}
+	if got := processActions().badText; got != textBadAction {
+		t.Errorf("bad action text %q", got)
+	}
+	if a := processActions().valid; len(a) != 10 || !a["send-keys"] || a["List"] {
+		t.Errorf("actions %v", a)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a schema type without a decoding did not panic")
+		}
+	}()
+	paramTable(json.RawMessage(`{"properties":{"n":{"type":"integer"}}}`))
 }
 
 func TestFloorInt(t *testing.T) {

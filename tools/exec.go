@@ -19,14 +19,14 @@ import (
 	"github.com/execmcp/execmcp/sessions"
 )
 
-// Limits of exec.md §5 and §6.
+// Limits of the yield window (docs/reference.md#exec-yield) and the timeout (docs/reference.md#exec-timeout).
 const (
 	minYieldMs    = 10
 	maxYieldMs    = 120000
 	maxTimeoutSec = 604800
 )
 
-// execMode is the wait mode of one exec call (exec.md §5).
+// execMode is the wait mode of one exec call (docs/reference.md#exec-yield).
 type execMode int
 
 const (
@@ -58,15 +58,15 @@ func (t *Tools) handleExec(ctx context.Context, req mcp.CallToolRequest) (*mcp.C
 	return t.envelope(scope, r, ""), nil
 }
 
-// runExec runs the pipeline of exec.md §4 and returns the result.
+// runExec runs the exec pipeline (docs/reference.md#exec-pipeline) and returns the result.
 func (t *Tools) runExec(ctx context.Context, scope string, req mcp.CallToolRequest) result {
-	a, err := decodeArgs("exec", execParams, req.GetRawArguments())
+	a, err := decodeArgs("exec", execParams(), req.GetRawArguments())
 	if err != nil {
 		return execError(err.Error())
 	}
-	er, msg := t.prepareExec(a)
-	if msg != "" {
-		return execError(msg)
+	er, err := t.prepareExec(a)
+	if err != nil {
+		return execError(errorText(err))
 	}
 	stdin := sessions.StdinNull
 	if er.mode != modeSync {
@@ -90,26 +90,31 @@ func (t *Tools) runExec(ctx context.Context, scope string, req mcp.CallToolReque
 		Background:               er.mode == modeBackground,
 		Wrapper:                  er.wrapper,
 	}
-	sess, spawnWarnings, err := t.reg.Start(spec)
-	warnings := append(er.warnings, spawnWarnings...)
+	sess, fallback, err := t.reg.Start(spec)
 	if err != nil {
-		return execError("Failed to start command: " + err.Error())
+		return execError(startErrorText(err))
+	}
+	warnings := er.warnings
+	if fallback != nil {
+		warnings = append(warnings, ptyFallbackWarning(er.command, fallback.Err))
 	}
 	t.checkOrphaned(scope)
 	return t.waitExec(ctx, req, sess, er, warnings)
 }
 
-// prepareExec runs steps 2-12 of exec.md §4; msg is the error text of the first failure.
-func (t *Tools) prepareExec(a *args) (er execRequest, msg string) {
+// prepareExec runs the checks and decisions of the exec pipeline (docs/reference.md#exec-pipeline) after the
+// argument decoding, in their order; the error is the first failure, worded for the caller (policy denials
+// are worded by errorText).
+func (t *Tools) prepareExec(a *args) (er execRequest, err error) {
 	// 2. Command.
 	command, _ := a.str("command")
 	switch {
 	case command == "":
-		return er, "Provide a command to start."
+		return er, errors.New("Provide a command to start.")
 	case strings.ContainsRune(command, 0):
-		return er, "command must not contain NUL bytes."
+		return er, errors.New("command must not contain NUL bytes.")
 	case len(command) > policy.MaxCommandBytes:
-		return er, fmt.Sprintf("command is too long (%d bytes; limit %d).", len(command), policy.MaxCommandBytes)
+		return er, fmt.Errorf("command is too long (%d bytes; limit %d).", len(command), policy.MaxCommandBytes)
 	}
 	er.command = command
 	// 3. Other input limits.
@@ -117,13 +122,13 @@ func (t *Tools) prepareExec(a *args) (er execRequest, msg string) {
 	workdir = strings.TrimSpace(workdir)
 	switch {
 	case strings.ContainsRune(workdir, 0):
-		return er, "workdir must not contain NUL bytes."
+		return er, errors.New("workdir must not contain NUL bytes.")
 	case len(workdir) > policy.MaxWorkdirBytes:
-		return er, fmt.Sprintf("workdir is too long (%d bytes; limit %d).", len(workdir), policy.MaxWorkdirBytes)
+		return er, fmt.Errorf("workdir is too long (%d bytes; limit %d).", len(workdir), policy.MaxWorkdirBytes)
 	}
 	if a.env != nil {
 		if len(a.env) > policy.MaxEnvEntries {
-			return er, fmt.Sprintf("env has too many entries (%d; limit %d).", len(a.env), policy.MaxEnvEntries)
+			return er, fmt.Errorf("env has too many entries (%d; limit %d).", len(a.env), policy.MaxEnvEntries)
 		}
 		keys := make([]string, 0, len(a.env))
 		for k := range a.env {
@@ -132,7 +137,7 @@ func (t *Tools) prepareExec(a *args) (er execRequest, msg string) {
 		sort.Strings(keys)
 		for _, k := range keys {
 			if strings.ContainsRune(k, 0) || strings.ContainsRune(a.env[k], 0) {
-				return er, fmt.Sprintf("env entry \"%s\" must not contain NUL bytes.", strings.ReplaceAll(k, "\x00", `\u0000`))
+				return er, fmt.Errorf("env entry \"%s\" must not contain NUL bytes.", strings.ReplaceAll(k, "\x00", `\u0000`))
 			}
 		}
 	}
@@ -160,19 +165,19 @@ func (t *Tools) prepareExec(a *args) (er execRequest, msg string) {
 	sandboxAvailable := t.opts.Sandbox == "bwrap"
 	sandboxByDefault := sandboxAvailable && strings.ToLower(strings.TrimSpace(t.opts.Host)) != policy.HostGateway
 	if err := policy.CheckElevated(elevated, t.opts.ElevatedEnabled, sandboxByDefault); err != nil {
-		return er, err.Error()
+		return er, err
 	}
 	// 6. Host.
 	host, _ := a.str("host")
 	target, err := policy.ResolveHost(host, t.opts.Host, sandboxAvailable, elevated)
 	if err != nil {
-		return er, err.Error()
+		return er, err
 	}
 	// 7. Sandbox availability: ResolveHost already refused target sandbox without an available sandbox.
 	// 8. workdir.
-	cwd, msg := resolveWorkdir(workdir, t.opts.Cwd, t.opts.Home)
-	if msg != "" {
-		return er, msg
+	cwd, err := resolveWorkdir(workdir, t.opts.Cwd, t.opts.Home)
+	if err != nil {
+		return er, err
 	}
 	er.cwd = cwd
 	// 9. Environment validation.
@@ -180,7 +185,7 @@ func (t *Tools) prepareExec(a *args) (er execRequest, msg string) {
 	if a.env != nil {
 		overrides, err = policy.ValidateEnv(a.env)
 		if err != nil {
-			return er, err.Error()
+			return er, err
 		}
 	}
 	// 10. Environment assembly.
@@ -189,21 +194,24 @@ func (t *Tools) prepareExec(a *args) (er execRequest, msg string) {
 	// 11. Security mode.
 	parse := func() policy.Program { return ParseProgram(command) }
 	if err := policy.CheckSecurity(t.opts.Security, parse, t.opts.Allowlist, er.env, cwd); err != nil {
-		return er, err.Error()
+		return er, err
 	}
 	if target == policy.HostSandbox {
-		if er.wrapper, msg = t.sandboxWrapper(cwd, er.pty); msg != "" {
-			return er, msg
+		if er.wrapper, err = t.sandboxWrapper(cwd, er.pty); err != nil {
+			return er, err
 		}
 	}
 	// 12. Timeout.
 	timeoutParam, timeoutGiven := a.num("timeout")
 	er.timeout, er.timeoutS = resolveTimeout(timeoutParam, timeoutGiven, t.opts.Tools.Process && (background || yieldGiven), t.opts.TimeoutSec)
-	return er, ""
+	return er, nil
 }
 
-// resolveTimeout applies the rule table of exec.md §6. noDefault is "backgroundAllowed and (background:true
-// or yieldMs given)". It returns the timer length (0 = none) and the effective seconds for texts.
+// resolveTimeout applies the timeout rules (docs/reference.md#exec-timeout): a given timeout wins; without one,
+// a call that may continue in the background (noDefault: background execution is allowed and background:true
+// or yieldMs was given) has none, any other gets the default. Zero, negative and NaN mean none; the rest is
+// capped at maxTimeoutSec and floored to whole milliseconds, at least 1. It returns the timer length (0 = none)
+// and the effective seconds for texts.
 func resolveTimeout(param float64, given, noDefault bool, defaultSec float64) (time.Duration, float64) {
 	var sec float64
 	switch {
@@ -222,14 +230,16 @@ func resolveTimeout(param float64, given, noDefault bool, defaultSec float64) (t
 	return time.Duration(ms) * time.Millisecond, sec
 }
 
-// resolveWorkdir resolves the workdir parameter (already trimmed; "" = absent) as exec.md §7 defines.
-func resolveWorkdir(given, defaultCwd, home string) (string, string) {
+// resolveWorkdir resolves the workdir parameter (already trimmed; "" = absent) as docs/reference.md#exec-workdir
+// describes: ~ and ~/ expand to home when there is one, a relative path is relative to the default workdir, and
+// the result must be an existing directory. The error is worded for the caller.
+func resolveWorkdir(given, defaultCwd, home string) (string, error) {
 	if given == "" {
 		abs := filepath.Clean(defaultCwd)
-		if msg := statDir(abs); msg != "" {
-			return "", fmt.Sprintf("default workdir \"%s\" %s.", abs, msg)
+		if err := statDir(abs); err != nil {
+			return "", fmt.Errorf("default workdir \"%s\" %w.", abs, err)
 		}
-		return abs, ""
+		return abs, nil
 	}
 	p := given
 	switch {
@@ -243,36 +253,42 @@ func resolveWorkdir(given, defaultCwd, home string) (string, string) {
 		p = filepath.Join(defaultCwd, p)
 	}
 	abs := filepath.Clean(p)
-	if msg := statDir(abs); msg != "" {
-		return "", fmt.Sprintf("workdir \"%s\" %s (resolved to \"%s\").", given, msg, abs)
+	if err := statDir(abs); err != nil {
+		return "", fmt.Errorf("workdir \"%s\" %w (resolved to \"%s\").", given, err, abs)
 	}
-	return abs, ""
+	return abs, nil
 }
 
-// statDir checks that path is an existing directory; the message completes `workdir "<x>" ...`.
-func statDir(path string) string {
+// Why a workdir is unusable; the texts complete `workdir "<x>" ...`.
+var (
+	errNotDir = errors.New("is not a directory")
+	errNoDir  = errors.New("does not exist")
+)
+
+// statDir checks that path is an existing directory.
+func statDir(path string) error {
 	fi, err := os.Stat(path)
 	switch {
 	case err == nil && fi.IsDir():
-		return ""
+		return nil
 	case err == nil:
-		return "is not a directory"
+		return errNotDir
 	case errors.Is(err, fs.ErrNotExist):
-		return "does not exist"
+		return errNoDir
 	case errors.Is(err, syscall.ENOTDIR):
 		// A path component is a file: the directory cannot exist.
-		return "does not exist"
+		return errNoDir
 	default:
 		reason := err.Error()
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			reason = pe.Err.Error()
 		}
-		return "is not accessible: " + reason
+		return errors.New("is not accessible: " + reason)
 	}
 }
 
-// waitExec waits according to the mode (exec.md §5) and renders the result.
+// waitExec waits according to the mode (docs/reference.md#exec-yield) and renders the result.
 func (t *Tools) waitExec(ctx context.Context, req mcp.CallToolRequest, sess *sessions.Session, er execRequest, warnings []string) result {
 	if er.mode == modeBackground {
 		// Registered as backgrounded at spawn: even a command that already finished is retained.

@@ -203,7 +203,7 @@ func TestExecForeground(t *testing.T) {
 	r = h.exec(M{"command": "sleep 5", "timeout": 0.2})
 	d = details(r)
 	if d["status"] != "failed" || d["timedOut"] != true || d["exitReason"] != "overall-timeout" ||
-		text(r) != sessions.TimeoutText(0.2) {
+		text(r) != timeoutText(0.2) {
 		t.Fatalf("timeout: %q %v", text(r), d)
 	}
 	if l := text(h.process(M{"action": "list"})); l != "No running or recent sessions." {

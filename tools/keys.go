@@ -9,7 +9,7 @@ import (
 	"github.com/execmcp/execmcp/sessions"
 )
 
-// namedKey is one row of the key table of process.md §10.1.
+// namedKey is one row of the key table (docs/reference.md#send-keys).
 type namedKey struct {
 	seq        string
 	modifiable bool
@@ -57,7 +57,7 @@ var namedKeys = func() map[string]namedKey {
 	return m
 }()
 
-// applicationKeys are the unmodified cursor keys in application cursor mode (process.md §10.1 step 5).
+// applicationKeys are the unmodified cursor keys in application cursor mode (docs/reference.md#send-keys).
 var applicationKeys = map[string]string{
 	"up": "\x1bOA", "down": "\x1bOB", "right": "\x1bOC", "left": "\x1bOD", "home": "\x1bOH", "end": "\x1bOF",
 }
@@ -88,15 +88,16 @@ func splitModifiers(tok string) (modifiers, string) {
 	return m, tok
 }
 
-// isCursorKeyToken reports whether a send-keys token is an unmodified cursor key (process.md §6.4 step 1).
+// isCursorKeyToken reports whether a send-keys token is an unmodified cursor key, whose encoding needs the
+// cursor-key mode (docs/reference.md#send-keys).
 func isCursorKeyToken(tok string) bool {
 	tok = strings.TrimSpace(tok)
 	m, base := splitModifiers(tok)
 	return !m.any() && cursorKeys[asciiLower(base)]
 }
 
-// EncodeKeys builds the send-keys payload (process.md §10.1): literal + hex bytes + encoded keys, and the
-// warnings of invalid hex items and unknown modified keys. mode selects the cursor-key encoding; unknown
+// EncodeKeys builds the send-keys payload (docs/reference.md#send-keys): literal + hex bytes + encoded keys, and
+// the warnings of invalid hex items and unknown modified keys. mode selects the cursor-key encoding; unknown
 // encodes like normal.
 func EncodeKeys(literal string, hex, keys []string, mode sessions.CursorMode) ([]byte, []string) {
 	var out []byte

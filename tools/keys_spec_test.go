@@ -1,6 +1,6 @@
 package tools
 
-// The send-keys encoder against process.md §10.1, typed in from the specification independently of keys.go:
+// The send-keys encoder against docs/reference.md#send-keys, typed in from the reference independently of keys.go:
 // every row of the named-key table with every alias and case, every modifier combination and order, caret forms
 // over all of ASCII, single-character modifiers, and a fuzz test comparing EncodeKeys with a reference encoder
 // and checking that every output byte comes from the documented table, the literal, the hex items or the token.
@@ -17,7 +17,7 @@ import (
 	"github.com/execmcp/execmcp/sessions"
 )
 
-// specKeys is the table of process.md §10.1 step 4.
+// specKeys is the named-key table of docs/reference.md#send-keys.
 var specKeys = []struct {
 	names      []string
 	seq        string
@@ -172,7 +172,7 @@ func TestKeysSpecTable(t *testing.T) {
 		}
 	}
 	t.Logf("%d named-key cases", n)
-	// The examples of the specification, spelled out.
+	// The examples of the reference, spelled out.
 	for tok, want := range map[string]string{
 		"C-right": "\x1b[1;5C", "M-up": "\x1b[1;3A", "S-down": "\x1b[1;2B", "C-home": "\x1b[1;5~",
 		"C-delete": "\x1b[3;5~", "M-enter": "\x1b\r", "S-Tab": "\x1b[Z", "KPEnter": "\x1bOM", "C-S-M-pgdn": "\x1b[6;8~",
@@ -286,7 +286,7 @@ func TestKeysSingleCharModifiers(t *testing.T) {
 	}
 }
 
-// The payload of process.md §10.1: literal + hex + keys with the warnings in that order.
+// The payload (docs/reference.md#send-keys): literal + hex + keys with the warnings in that order.
 func TestKeysPayloadOrder(t *testing.T) {
 	out, warnings := EncodeKeys("é", []string{"ff", " 0X1b ", "0x", "1g", "", "00"}, []string{"C-foo", "", "Enter", "S-x"}, sessions.CursorNormal)
 	if want := []byte("é\xff\x1b\x00foo\rX"); !bytes.Equal(out, want) {
@@ -301,7 +301,8 @@ func TestKeysPayloadOrder(t *testing.T) {
 	}
 }
 
-// The shared input preconditions of process.md §6 come in their order, before anything send-keys checks.
+// The shared input preconditions (docs/reference.md#process-input) come in their order, before anything
+// send-keys checks.
 func TestInputPreconditionOrder(t *testing.T) {
 	running := sessions.Info{Status: "running", Backgrounded: true, Writable: true, CursorMode: sessions.CursorUnknown}
 	tests := []struct {
@@ -323,16 +324,24 @@ func TestInputPreconditionOrder(t *testing.T) {
 		if tc.info != nil {
 			info = tc.info(running)
 		}
-		if got := inputPrecondition("s1", info, tc.err); got != tc.want {
+		if got := preconditionText(info, tc.err); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
-	if got := inputPrecondition("s1", sessions.Info{}, errors.New("other")); got != "No active session found for s1" {
+	if got := preconditionText(sessions.Info{}, errors.New("other")); got != "No active session found for s1" {
 		t.Errorf("other error: %q", got)
 	}
 }
 
-// refKey encodes one token by the rules of process.md §10.1, written from the specification text.
+// preconditionText is the text of session s1's failed input precondition, "" when input may be sent.
+func preconditionText(info sessions.Info, err error) string {
+	if err := inputPrecondition(info, err); err != nil {
+		return writeErrorText("s1", err)
+	}
+	return ""
+}
+
+// refKey encodes one token by the rules of docs/reference.md#send-keys, written from the reference text.
 func refKey(raw string, mode sessions.CursorMode) (string, string) {
 	tok := strings.TrimSpace(raw)
 	if tok == "" {

@@ -20,7 +20,7 @@ func TestEncodeKeyTable(t *testing.T) {
 		want string
 		warn string
 	}{
-		// named keys of process.md §10.1, every name
+		// named keys of docs/reference.md#send-keys, every name
 		{"enter", normal, "\r", ""}, {"Return", normal, "\r", ""}, {"ENTER", normal, "\r", ""},
 		{"tab", normal, "\t", ""},
 		{"escape", normal, esc, ""}, {"esc", normal, esc, ""},

@@ -10,7 +10,8 @@ import (
 	"github.com/execmcp/execmcp/output"
 )
 
-// DeriveName returns the short "verb target" label of a command (process.md §9.3); "" means no name.
+// DeriveName returns the short "verb target" label of a command (docs/reference.md#derived-name); "" means no
+// name.
 func DeriveName(command string) string {
 	words, ok := parsedWords(command)
 	if !ok {
@@ -35,12 +36,7 @@ func DeriveName(command string) string {
 	if found {
 		name = verb + " " + output.TruncateMiddle(target, 48)
 	}
-	return collapseWhitespace(name)
-}
-
-// collapseWhitespace turns every run of Unicode whitespace into one space and trims the result.
-func collapseWhitespace(s string) string {
-	return strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
+	return output.CollapseSpace(name)
 }
 
 // parsedWords parses command as bash and returns the words of the first simple command in source order;
@@ -131,7 +127,7 @@ func literalWord(w *syntax.Word) (string, bool) {
 	for _, part := range w.Parts {
 		switch p := part.(type) {
 		case *syntax.Lit:
-			sb.WriteString(unescapeUnquoted(p.Value))
+			sb.WriteString(removeBackslashes(p.Value))
 		case *syntax.SglQuoted:
 			if p.Dollar {
 				return "", false
@@ -155,24 +151,6 @@ func literalWord(w *syntax.Word) (string, bool) {
 	return sb.String(), true
 }
 
-// unescapeUnquoted removes backslash quoting outside quotes: \<newline> disappears, \c becomes c.
-func unescapeUnquoted(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var sb strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) {
-			i++
-			if s[i] == '\n' {
-				continue
-			}
-		}
-		sb.WriteByte(s[i])
-	}
-	return sb.String()
-}
-
 // unescapeDouble removes the backslashes that quote $ ` " \ and newline inside double quotes.
 func unescapeDouble(s string) string {
 	if !strings.Contains(s, `\`) {
@@ -194,7 +172,9 @@ func unescapeDouble(s string) string {
 	return sb.String()
 }
 
-// fallbackWords is the tokenizer of process.md §9.3 step 2.
+// fallbackWords splits a command that does not parse into words: maximal runs of non-white-space chars in which
+// quoted sections ("..." with backslash escapes, '...') belong to the run; a token that starts and ends with the
+// same quote loses one level of them, and empty tokens are dropped.
 func fallbackWords(command string) []string {
 	var words []string
 	var tok strings.Builder

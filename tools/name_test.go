@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestDeriveName is the table of process.md §9.3, row by row, plus a few extra cases.
+// TestDeriveName is the table of docs/reference.md#derived-name, row by row, plus a few extra cases.
 func TestDeriveName(t *testing.T) {
 	tests := []struct{ command, name string }{
 		{"echo hello", "echo hello"},

@@ -13,7 +13,7 @@ import (
 	"github.com/execmcp/execmcp/sessions"
 )
 
-// Limits of the per-scope bookkeeping (mcp.md §7).
+// Limits of the per-scope bookkeeping (docs/reference.md#exit-notifications).
 const (
 	maxSystemEvents  = 20
 	heartbeatDelay   = 250 * time.Millisecond
@@ -21,10 +21,10 @@ const (
 	snippetMaxChars  = 180
 )
 
-// sysEvent is one queued exit event of a scope (mcp.md §7.3 item 4).
+// sysEvent is one queued exit event of a scope (docs/reference.md#system-events).
 type sysEvent struct{ sessionID, text string }
 
-// scopeState is the per-scope bookkeeping besides sessions (registry.md §6).
+// scopeState is the per-scope bookkeeping besides sessions (docs/reference.md#scope).
 type scopeState struct {
 	live   map[string]bool // live MCP session ids
 	events []sysEvent
@@ -101,7 +101,8 @@ func (t *Tools) acknowledge(scope, id string) {
 	t.gcLocked(scope)
 }
 
-// takeEvents empties the scope's queue atomically (mcp.md §7.4 step 2).
+// takeEvents empties the scope's queue atomically: with concurrent calls of one scope, exactly one of them
+// carries each event (docs/reference.md#system-events).
 func (t *Tools) takeEvents(scope string) []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -114,8 +115,10 @@ func (t *Tools) takeEvents(scope string) []string {
 	return texts
 }
 
-// shouldNotify applies the rules of mcp.md §7.1 items 2, 3 and 5 (sessions guarantees 1 and 4; the
-// caller checks 6).
+// shouldNotify applies the rules of docs/reference.md#exit-notifications that depend on the session: notify on
+// exit is on, nobody killed it (no process kill; not cancelled, shut down or orphaned), and it is not a quiet
+// success (completed with code 0 and an empty snippet) unless empty successes are announced too. sessions only
+// calls OnExit once, for backgrounded sessions that were not removed; the caller checks shutdown.
 func shouldNotify(info sessions.Info) bool {
 	if !info.NotifyOnExit || info.KillRequested {
 		return false
@@ -128,7 +131,8 @@ func shouldNotify(info sessions.Info) bool {
 	return !quiet || info.NotifyOnExitEmptySuccess
 }
 
-// exitSnippet is the snippet of mcp.md §7.2.
+// exitSnippet is the snippet of an exit event (docs/reference.md#exit-notifications): the last 400 chars of the
+// tail, whitespace collapsed, at most 180 chars (179 and an ellipsis).
 func exitSnippet(tail string) string {
 	s := output.CollapseSpace(lastChars(tail, snippetTailChars))
 	if r := []rune(s); len(r) > snippetMaxChars {
@@ -137,20 +141,21 @@ func exitSnippet(tail string) string {
 	return s
 }
 
-// exitEventText is the text of an exit event (mcp.md §7.2).
+// exitEventText is the text of an exit event (docs/reference.md#exit-notifications).
 func exitEventText(info sessions.Info) string {
 	id := info.ID
 	if r := []rune(id); len(r) > 8 {
 		id = string(r[:8])
 	}
-	text := "Exec " + info.Status + " (" + id + ", " + info.ExitLabel() + ")"
+	text := "Exec " + info.Status + " (" + id + ", " + exitLabel(info) + ")"
 	if sn := exitSnippet(info.Tail); sn != "" {
 		text += " :: " + sn
 	}
 	return text
 }
 
-// exitMessageParams are the params of the notifications/message of an exit event (mcp.md §7.3 item 1).
+// exitMessageParams are the params of the notifications/message of an exit event
+// (docs/reference.md#exit-notifications).
 func exitMessageParams(info sessions.Info, text string) map[string]any {
 	level := mcp.LoggingLevelInfo
 	if info.Status != "completed" {
@@ -189,7 +194,7 @@ func levelAllows(set, level mcp.LoggingLevel) bool {
 }
 
 // onExit is sessions.Options.OnExit: it produces the exit event of a finalized backgrounded session
-// (mcp.md §7). It never blocks.
+// (docs/reference.md#exit-notifications). It never blocks.
 func (t *Tools) onExit(info sessions.Info) {
 	t.mu.Lock()
 	if t.closing {
@@ -203,7 +208,7 @@ func (t *Tools) onExit(info sessions.Info) {
 	}
 	st := t.scopeLocked(info.Scope)
 	// Resource updates go out at every finalization of a backgrounded session, announced or not: the resource
-	// changed either way (mcp.md §10).
+	// changed either way (docs/reference.md#resources).
 	updates := t.resourceUpdatesLocked(st, info.ID)
 	if !shouldNotify(info) {
 		t.gcLocked(info.Scope)
@@ -310,9 +315,9 @@ func (t *Tools) LiveSession(id string) bool {
 	return ok
 }
 
-// unregisterSession is the OnUnregisterSession hook (DELETE, idle-TTL sweep, SSE stream closed, shutdown): it
-// drops the session's subscriptions and logging level and, when a session-id scope lost its last live MCP
-// session, starts the scope's orphan timer (registry.md §10). The hook's context is not used: the idle sweep
+// unregisterSession is the OnUnregisterSession hook (DELETE, idle-TTL sweep, SSE stream closed, shutdown): it drops
+// the session's subscriptions and logging level and, when a session-id scope lost its last live MCP session, starts
+// the scope's orphan timer (docs/reference.md#disconnect). The hook's context is not used: the idle sweep
 // unregisters with a background context.
 func (t *Tools) unregisterSession(_ context.Context, cs server.ClientSession) {
 	sid := cs.SessionID()
@@ -347,7 +352,8 @@ func (t *Tools) setLevel(ctx context.Context, req *mcp.SetLevelRequest) {
 	}
 }
 
-// systemEventsText is the extra content item of mcp.md §7.4.
+// systemEventsText is the extra content item of docs/reference.md#system-events: one "System: " line per
+// event, oldest first.
 func systemEventsText(texts []string) string {
 	var sb strings.Builder
 	for i, s := range texts {

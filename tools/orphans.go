@@ -41,9 +41,9 @@ func (t *Tools) stopTimers() {
 }
 
 // startOrphanTimerLocked starts the orphan timer of a session-id scope whose MCP session was unregistered
-// (registry.md §10): after the orphan grace (zero: at once) its sessions are terminated with reason orphaned,
-// its records deleted and its queued events dropped. The timer is never cancelled: the scope cannot come back.
-// Nothing starts during shutdown, which terminates everything anyway. Caller holds t.mu.
+// (docs/reference.md#disconnect): after the orphan grace (zero: at once) its sessions are terminated with reason
+// orphaned, its records deleted and its queued events dropped. The timer is never cancelled: the scope cannot come
+// back. Nothing starts during shutdown, which terminates everything anyway. Caller holds t.mu.
 func (t *Tools) startOrphanTimerLocked(scope string) {
 	if t.closing || t.orphanTimers[scope] != nil || t.orphanedLocked(scope) {
 		return

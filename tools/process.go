@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -12,21 +13,33 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/execmcp/execmcp/policy"
+	"github.com/execmcp/execmcp/schemas"
 	"github.com/execmcp/execmcp/sessions"
 )
 
 const (
 	maxPollWaitMs = 30000
-	textBadAction = "Invalid process action. Expected one of: list, poll, log, write, send-keys, submit, paste, kill, clear, remove."
 	textNoID      = "sessionId is required for this action."
 )
 
-var validActions = map[string]bool{
-	"list": true, "poll": true, "log": true, "write": true, "send-keys": true, "submit": true, "paste": true,
-	"kill": true, "clear": true, "remove": true,
+// actionSet is the set of process actions and the text that lists them for an unknown one.
+type actionSet struct {
+	valid   map[string]bool
+	badText string
 }
 
-// signals of process kill (process.md §7.1).
+// processActions derives the actions from the action enum of the input schema, on first use.
+var processActions = sync.OnceValue(func() actionSet {
+	names := schemas.ProcessActions()
+	a := actionSet{valid: make(map[string]bool, len(names))}
+	for _, n := range names {
+		a.valid[n] = true
+	}
+	a.badText = "Invalid process action. Expected one of: " + strings.Join(names, ", ") + "."
+	return a
+})
+
+// signals of process kill (docs/reference.md#process-kill).
 var killSignals = map[string]syscall.Signal{
 	"TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "HUP": syscall.SIGHUP, "QUIT": syscall.SIGQUIT,
 	"USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "KILL": syscall.SIGKILL,
@@ -49,16 +62,17 @@ func (t *Tools) handleProcess(ctx context.Context, req mcp.CallToolRequest) (*mc
 	return t.envelope(scope, pc.r, pc.ackID), nil
 }
 
-// runProcess checks in the order of process.md §3.1 and runs the action.
+// runProcess checks the arguments, then the action, then the session id (docs/reference.md#process-rules), and
+// runs the action.
 func (t *Tools) runProcess(ctx context.Context, scope string, req mcp.CallToolRequest) processCall {
-	a, err := decodeArgs("process", processParams, req.GetRawArguments())
+	a, err := decodeArgs("process", processParams(), req.GetRawArguments())
 	if err != nil {
 		return failed(err.Error())
 	}
 	action, _ := a.str("action")
 	action = strings.ToLower(strings.TrimSpace(action))
-	if !validActions[action] {
-		return failed(textBadAction)
+	if !processActions().valid[action] {
+		return failed(processActions().badText)
 	}
 	if action == "list" {
 		return processCall{r: renderList(t.reg.List(scope), time.Now())}
@@ -177,7 +191,7 @@ func (t *Tools) logAction(scope, id string, a *args) processCall {
 	return processCall{r: renderLog(info, w)}
 }
 
-// write writes data and renders the success text with okText, or the error of process.md §6.
+// write writes data and renders the success text with okText, or the error (docs/reference.md#process-input).
 func (t *Tools) write(ctx context.Context, scope, id string, data []byte, eof bool, okText func(sessions.WriteResult) string) processCall {
 	res, err := t.reg.Write(ctx, scope, id, data, eof)
 	if err != nil {
@@ -188,7 +202,7 @@ func (t *Tools) write(ctx context.Context, scope, id string, data []byte, eof bo
 	return processCall{r: result{text: okText(res), details: d}}
 }
 
-// writeErrorText maps a registry write error to its text (process.md §6).
+// writeErrorText maps a registry write error to its text (docs/reference.md#process-input).
 func writeErrorText(id string, err error) string {
 	var we *sessions.WriteError
 	switch {
@@ -222,8 +236,8 @@ func (t *Tools) sendKeys(ctx context.Context, scope, id string, a *args) process
 	}
 	// Shared preconditions as far as the session snapshot shows them; the write re-checks all of them.
 	info, err := t.reg.Log(scope, id)
-	if msg := inputPrecondition(id, info, err); msg != "" {
-		return failed(msg)
+	if err := inputPrecondition(info, err); err != nil {
+		return failed(writeErrorText(id, err))
 	}
 	if info.CursorMode == sessions.CursorUnknown {
 		for _, k := range keys {
@@ -252,22 +266,23 @@ func (t *Tools) sendKeys(ctx context.Context, scope, id string, a *args) process
 	return pc
 }
 
-// inputPrecondition checks the shared input preconditions of process.md §6 on a session snapshot (info and
-// err of Registry.Log), in their order: none or finished, not backgrounded, finalizing, no writable input.
-// It returns the error text, or "" when input may be sent. (Only backgrounded sessions leave finished
-// records, so ErrNotBackgrounded always means a running foreground session.)
-func inputPrecondition(id string, info sessions.Info, err error) string {
+// inputPrecondition checks the shared input preconditions (docs/reference.md#process-input) on a session
+// snapshot (info and err of Registry.Log), in their order: none or finished, not backgrounded, finalizing, no
+// writable input. It returns the registry error that stands for the first one that fails (writeErrorText words
+// it), or nil when input may be sent. (Only backgrounded sessions leave finished records, so
+// ErrNotBackgrounded always means a running foreground session.)
+func inputPrecondition(info sessions.Info, err error) error {
 	switch {
 	case errors.Is(err, sessions.ErrNotBackgrounded):
-		return "Session " + id + " is not backgrounded."
+		return sessions.ErrNotBackgrounded
 	case err != nil || info.Status != "running":
-		return "No active session found for " + id
+		return sessions.ErrNotFound
 	case info.Finalizing:
-		return "Session " + id + " is finalizing."
+		return sessions.ErrFinalizing
 	case !info.Writable:
-		return "Session " + id + " stdin is not writable."
+		return sessions.ErrNotWritable
 	}
-	return ""
+	return nil
 }
 
 func (t *Tools) kill(scope, id string, a *args) processCall {

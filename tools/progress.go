@@ -11,7 +11,7 @@ import (
 	"github.com/execmcp/execmcp/sessions"
 )
 
-// Progress timing (exec.md §15).
+// Progress timing (docs/reference.md#progress).
 const (
 	progressInterval  = 250 * time.Millisecond
 	progressKeepAlive = 5000 * time.Millisecond

@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,7 +12,7 @@ import (
 	"github.com/execmcp/execmcp/sessions"
 )
 
-// Notes and fixed texts of exec.md §18, process.md §12 and output.md §6.
+// Notes and fixed texts (docs/reference.md#messages, docs/reference.md#output-notes).
 const (
 	noteDiscarded  = "[earlier output was discarded at the retention cap and cannot be recovered]"
 	noteCut        = "[earlier output was cut to fit the response size limit]"
@@ -24,6 +25,8 @@ const (
 	textSyncWarn   = "Warning: background execution is disabled; running synchronously."
 	textNoSessions = "No running or recent sessions."
 	textNoMCP      = "This server requires an MCP session; connect with protocol version 2025-11-25 or earlier."
+	textNoExitCode = "Command aborted before exit code was captured"
+	textShutdown   = "server is shutting down"
 )
 
 // result is a tool result before the envelope: the text, the details object and isError.
@@ -34,7 +37,8 @@ type result struct {
 }
 
 // maxErrorChars bounds an error text: messages quote what the caller sent (a parameter name, a session id, a
-// host value), and a 10 MB argument must not come back as a 10 MB error (output.md §8: every result <= 1 MiB).
+// host value), and a 10 MB argument must not come back as a 10 MB error (every result stays within 1 MiB,
+// docs/reference.md#output-budget).
 const maxErrorChars = 4096
 
 func boundError(msg string) string { return output.TruncateMiddle(msg, maxErrorChars) }
@@ -80,7 +84,7 @@ func addWarnings(d map[string]any, warnings []string) {
 	}
 }
 
-// addAggregated puts s into details within the structured budget (output.md §8).
+// addAggregated puts s into details within the structured budget (docs/reference.md#output-budget).
 func addAggregated(d map[string]any, s string) {
 	kept, cut := output.KeepNewest(s, output.StructuredBudget)
 	d["aggregated"] = kept
@@ -95,7 +99,8 @@ func addName(d map[string]any, name string) {
 	}
 }
 
-// foregroundBody builds the output part of a foreground exec result (exec.md §14.1 steps 1-2).
+// foregroundBody builds the output part of a foreground exec result (docs/reference.md#exec-results): the
+// trimmed output cut to the text budget, under the cut and discarded notes.
 func foregroundBody(info sessions.Info) string {
 	out, cut := output.KeepNewest(output.Trim(info.Aggregated), output.TextBudget)
 	if cut {
@@ -107,7 +112,7 @@ func foregroundBody(info sessions.Info) string {
 	return out
 }
 
-// renderForeground renders a finished foreground exec session (exec.md §14.1, §14.2).
+// renderForeground renders a finished foreground exec session (docs/reference.md#exec-results).
 func renderForeground(info sessions.Info, warnings []string) result {
 	out := foregroundBody(info)
 	d := map[string]any{
@@ -135,13 +140,64 @@ func renderForeground(info sessions.Info, warnings []string) result {
 		d["exitCode"] = exitCodeValue(info.ExitCode)
 		d["exitSignal"] = nullableString(info.ExitSignal)
 		d["timedOut"] = info.TimedOut
-		reason := info.FailReason
-		if reason == "" {
-			reason = "Command aborted before exit code was captured"
-		}
-		out = joinBlocks(out, reason)
+		out = joinBlocks(out, failureText(info))
 	}
 	return result{text: warningsBlock(warnings) + out, details: d}
+}
+
+// failureText is the reason line of a failed outcome (docs/reference.md#exec-outcome).
+func failureText(info sessions.Info) string {
+	switch info.Failure {
+	case sessions.FailureRuntime:
+		if info.WaitErr != nil {
+			return info.WaitErr.Error()
+		}
+	case sessions.FailureTimeout:
+		return timeoutText(info.TimeoutSec)
+	case sessions.FailureSignal:
+		return "Command aborted by signal " + info.ExitSignal
+	case sessions.FailureNotFound:
+		return "Command not found"
+	case sessions.FailureNotExecutable:
+		return "Command not executable (permission denied)"
+	}
+	return textNoExitCode
+}
+
+// timeoutText is the two-line text of a timed-out command (docs/reference.md#exec-outcome).
+func timeoutText(sec float64) string {
+	return "Command timed out after " + formatSeconds(sec) + " seconds. If this command is expected to take longer, re-run with a higher timeout (e.g., exec timeout=300). If it should keep running, start it with exec background=true or yieldMs so execmcp can register a pollable process session. Do not rely on shell backgrounding with a trailing &.\n" +
+		"The command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry."
+}
+
+// formatSeconds writes seconds as the shortest decimal (1800, 0.05, 1.5).
+func formatSeconds(sec float64) string { return strconv.FormatFloat(sec, 'f', -1, 64) }
+
+// exitLabel is "code <N>", "signal <SIG>" or "unknown exit code" (docs/reference.md#exec-outcome).
+func exitLabel(info sessions.Info) string {
+	switch {
+	case info.ExitCode != nil:
+		return fmt.Sprintf("code %d", *info.ExitCode)
+	case info.ExitSignal != "":
+		return "signal " + info.ExitSignal
+	default:
+		return "unknown exit code"
+	}
+}
+
+// ptyFallbackWarning is the warning of a PTY spawn that failed with err, after which command was started with
+// pipes (docs/reference.md#exec-pty).
+func ptyFallbackWarning(command string, err error) string {
+	cmd := output.TruncateMiddle(output.CollapseSpace(command), 120)
+	return fmt.Sprintf("Warning: PTY spawn failed (%v); retrying without PTY for `%s`.", err, cmd)
+}
+
+// startErrorText is the text of a command that could not be started.
+func startErrorText(err error) string {
+	if errors.Is(err, sessions.ErrClosed) {
+		return "Failed to start command: " + textShutdown
+	}
+	return "Failed to start command: " + err.Error()
 }
 
 // joinBlocks joins a and b with a blank line, or returns b when a is empty.
@@ -152,7 +208,7 @@ func joinBlocks(a, b string) string {
 	return a + "\n\n" + b
 }
 
-// renderRunning renders the running result of exec (exec.md §14.3).
+// renderRunning renders the running result of exec (docs/reference.md#exec-results).
 func renderRunning(info sessions.Info, warnings []string) result {
 	text := warningsBlock(warnings) + fmt.Sprintf("Command still running (session %s, pid %d). Use process (list/poll/log/write/kill/clear/remove) for follow-up.", info.ID, info.Pid)
 	if !info.NotifyOnExit {
@@ -170,7 +226,7 @@ func renderRunning(info sessions.Info, warnings []string) result {
 	return result{text: text, details: d}
 }
 
-// renderCancelled is the result of a cancelled foreground exec (exec.md §16).
+// renderCancelled is the result of a cancelled foreground exec (docs/reference.md#cancellation).
 func renderCancelled(cwd string) result {
 	return result{
 		text:    textCancelled,
@@ -179,7 +235,7 @@ func renderCancelled(cwd string) result {
 	}
 }
 
-// exitLine is the last line of a finished poll (process.md §5.3 step 3).
+// exitLine is the last line of a finished poll (docs/reference.md#process-poll).
 func exitLine(info sessions.Info) string {
 	var line string
 	switch {
@@ -191,12 +247,12 @@ func exitLine(info sessions.Info) string {
 		line = "Process exited with unknown exit code"
 	}
 	if info.ExitReason == string(sessions.ReasonTimeout) {
-		line += " (timed out after " + sessions.FormatSeconds(info.TimeoutSec) + " seconds)"
+		line += " (timed out after " + formatSeconds(info.TimeoutSec) + " seconds)"
 	}
 	return line + "."
 }
 
-// renderPoll renders a poll result (process.md §5.2, §5.3).
+// renderPoll renders a poll result (docs/reference.md#process-poll).
 func renderPoll(res sessions.PollResult) result {
 	info := res.Info
 	body, cut := output.KeepNewest(output.Trim(res.Output), output.TextBudget)
@@ -229,7 +285,7 @@ func renderPoll(res sessions.PollResult) result {
 // logWindow is the log request: nil pointers mean "not given".
 type logWindow struct{ offset, limit *int }
 
-// renderLog renders a log result (process.md §8).
+// renderLog renders a log result (docs/reference.md#process-log).
 func renderLog(info sessions.Info, w logWindow) result {
 	sl := output.SliceLog(info.Aggregated, w.offset, w.limit, output.TextBudget)
 	var sb strings.Builder
@@ -247,11 +303,11 @@ func renderLog(info sessions.Info, w logWindow) result {
 	default:
 		sb.WriteString(sl.Text)
 	}
-	if sl.WindowNote != "" {
-		sb.WriteString("\n\n" + sl.WindowNote)
+	if note := logWindowNote(sl); note != "" {
+		sb.WriteString("\n\n" + note)
 	}
-	if sl.BudgetNote != "" {
-		sb.WriteString("\n\n" + sl.BudgetNote)
+	if note := logBudgetNote(sl, w.offset != nil); note != "" {
+		sb.WriteString("\n\n" + note)
 	}
 	d := map[string]any{
 		"sessionId":  info.ID,
@@ -272,7 +328,28 @@ func renderLog(info sessions.Info, w logWindow) result {
 	return result{text: sb.String(), details: d}
 }
 
-// formatDuration is the compact duration of process.md §9.2.
+// logWindowNote tells that the default window of a log hid older lines, "" when it did not.
+func logWindowNote(sl output.LogSlice) string {
+	if !sl.DefaultWindow || sl.Start == 0 {
+		return ""
+	}
+	return fmt.Sprintf("[showing last %d of %d lines; pass offset/limit to page]", sl.End-sl.Start, sl.TotalLines)
+}
+
+// logBudgetNote tells that the response budget cut a log page, "" when it did not: a page asked for with an
+// offset kept its first lines and says where to continue, any other page kept its last lines.
+func logBudgetNote(sl output.LogSlice, offsetGiven bool) string {
+	switch {
+	case !sl.Cut:
+		return ""
+	case offsetGiven:
+		return fmt.Sprintf("[response size limit reached after %d lines; pass offset=%d to continue]", sl.Kept, sl.Start+sl.Kept)
+	default:
+		return fmt.Sprintf("[response size limit reached; showing the last %d of %d requested lines]", sl.Kept, sl.End-sl.Start)
+	}
+}
+
+// formatDuration is the compact duration of docs/reference.md#compact-duration.
 func formatDuration(ms int64) string {
 	if ms <= 0 {
 		return "n/a"
@@ -305,7 +382,7 @@ func formatDuration(ms int64) string {
 	return fmt.Sprintf("%dd%dh", d, rh)
 }
 
-// listLimit is the number of sessions list shows (process.md §4).
+// listLimit is the number of sessions list shows (docs/reference.md#process-list).
 const listLimit = 100
 
 func runtimeMs(info sessions.Info, now time.Time) int64 {
@@ -356,7 +433,7 @@ func listEntry(info sessions.Info, now time.Time) map[string]any {
 	return e
 }
 
-// renderList renders the list action (process.md §4); infos are sorted newest first already.
+// renderList renders the list action (docs/reference.md#process-list); infos are sorted newest first already.
 func renderList(infos []sessions.Info, now time.Time) result {
 	shown := infos
 	omitted := 0

@@ -2,6 +2,8 @@ package tools
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -130,14 +132,14 @@ func TestRenderForeground(t *testing.T) {
 		{"timeout", func() sessions.Info {
 			in := base
 			in.Status, in.ExitReason, in.ExitSignal, in.TimedOut = "failed", "overall-timeout", "SIGTERM", true
-			in.FailReason = sessions.TimeoutText(1)
+			in.Failure, in.TimeoutSec = sessions.FailureTimeout, 1
 			return in
-		}(), nil, sessions.TimeoutText(1), map[string]any{
+		}(), nil, timeoutText(1), map[string]any{
 			"status": "failed", "exitCode": nil, "exitSignal": "SIGTERM", "exitReason": "overall-timeout",
 			"durationMs": int64(1500), "aggregated": "", "timedOut": true, "cwd": "/w", "truncated": false}},
 		{"not found", func() sessions.Info {
 			in := base
-			in.Status, in.ExitCode, in.FailReason = "failed", intp(127), "Command not found"
+			in.Status, in.ExitCode, in.Failure = "failed", intp(127), sessions.FailureNotFound
 			in.Aggregated = "sh: 1: nope: not found\n"
 			return in
 		}(), nil, "sh: 1: nope: not found\n\nCommand not found", nil},
@@ -293,5 +295,134 @@ func TestRenderLog(t *testing.T) {
 	r = renderLog(huge, logWindow{})
 	if !strings.Contains(r.text, "[response size limit reached") || output.EncodedLen(r.text) > output.TextBudget+200 {
 		t.Errorf("budget note missing or too long (%d)", output.EncodedLen(r.text))
+	}
+}
+
+// The reason line of every failed outcome (docs/reference.md#exec-outcome).
+func TestFailureText(t *testing.T) {
+	timeout := "Command timed out after 0.2 seconds. If this command is expected to take longer, re-run with a higher timeout (e.g., exec timeout=300). If it should keep running, start it with exec background=true or yieldMs so execmcp can register a pollable process session. Do not rely on shell backgrounding with a trailing &.\n" +
+		"The command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry."
+	tests := []struct {
+		info sessions.Info
+		want string
+	}{
+		{sessions.Info{Failure: sessions.FailureTimeout, TimeoutSec: 0.2}, timeout},
+		{sessions.Info{Failure: sessions.FailureSignal, ExitSignal: "SIGTERM"}, "Command aborted by signal SIGTERM"},
+		{sessions.Info{Failure: sessions.FailureNotFound, ExitCode: intp(127)}, "Command not found"},
+		{sessions.Info{Failure: sessions.FailureNotExecutable, ExitCode: intp(126)}, "Command not executable (permission denied)"},
+		{sessions.Info{Failure: sessions.FailureUnknown}, "Command aborted before exit code was captured"},
+		{sessions.Info{Failure: sessions.FailureRuntime, WaitErr: errors.New("wait: no child processes")}, "wait: no child processes"},
+		{sessions.Info{Failure: sessions.FailureRuntime}, "Command aborted before exit code was captured"},
+		{sessions.Info{}, "Command aborted before exit code was captured"},
+	}
+	for _, tc := range tests {
+		if got := failureText(tc.info); got != tc.want {
+			t.Errorf("failure %d: %q, want %q", tc.info.Failure, got, tc.want)
+		}
+	}
+	if timeoutText(0.2) != timeout || timeoutText(1800) != strings.Replace(timeout, "0.2", "1800", 1) {
+		t.Errorf("timeoutText(1800) = %q", timeoutText(1800))
+	}
+	for sec, want := range map[float64]string{1800: "1800", 0.05: "0.05", 1.5: "1.5"} {
+		if got := formatSeconds(sec); got != want {
+			t.Errorf("formatSeconds(%v) = %q", sec, got)
+		}
+	}
+}
+
+// The PTY fallback warning (docs/reference.md#exec-pty): the command collapsed and middle-truncated to 120 chars.
+func TestPTYFallbackWarning(t *testing.T) {
+	err := errors.New("open /dev/ptmx: no such device")
+	got := ptyFallbackWarning("read x;   echo \"got:$x\"\n echo \"tty:$(tty)\"", err)
+	want := "Warning: PTY spawn failed (open /dev/ptmx: no such device); retrying without PTY for `read x; echo \"got:$x\" echo \"tty:$(tty)\"`."
+	if got != want {
+		t.Errorf("warning %q\nwant    %q", got, want)
+	}
+	long := "echo " + strings.Repeat("a", 100) + "    " + strings.Repeat("b", 100)
+	collapsed := "echo " + strings.Repeat("a", 100) + " " + strings.Repeat("b", 100)
+	cmd := collapsed[:58] + "..." + collapsed[len(collapsed)-58:]
+	if want := "Warning: PTY spawn failed (open /dev/ptmx: no such device); retrying without PTY for `" + cmd + "`."; ptyFallbackWarning(long, err) != want {
+		t.Errorf("long command warning %q\nwant %q", ptyFallbackWarning(long, err), want)
+	}
+}
+
+func TestStartErrorText(t *testing.T) {
+	if got := startErrorText(sessions.ErrClosed); got != "Failed to start command: server is shutting down" {
+		t.Errorf("closed: %q", got)
+	}
+	if got := startErrorText(fmt.Errorf("fork/exec /nonexistent/zsh: %w", errors.New("no such file or directory"))); got != "Failed to start command: fork/exec /nonexistent/zsh: no such file or directory" {
+		t.Errorf("spawn error: %q", got)
+	}
+}
+
+func TestExitLabel(t *testing.T) {
+	for _, tc := range []struct {
+		info sessions.Info
+		want string
+	}{
+		{sessions.Info{ExitCode: intp(3)}, "code 3"},
+		{sessions.Info{ExitSignal: "SIGKILL"}, "signal SIGKILL"},
+		{sessions.Info{}, "unknown exit code"},
+	} {
+		if got := exitLabel(tc.info); got != tc.want {
+			t.Errorf("%q, want %q", got, tc.want)
+		}
+	}
+}
+
+// The notes of a log page (docs/reference.md#process-log): the window note of the default window and the budget
+// notes, for slices that output.SliceLog cut (its own tests check the cut).
+func TestLogNotes(t *testing.T) {
+	ip := func(n int) *int { return &n }
+	var sb strings.Builder
+	for i := 1; i <= 201; i++ {
+		sb.WriteString("line-" + strconv.Itoa(i) + "\n")
+	}
+	many := sb.String()
+	if got := logWindowNote(output.SliceLog(many, nil, nil, output.TextBudget)); got != "[showing last 200 of 201 lines; pass offset/limit to page]" {
+		t.Errorf("window note %q", got)
+	}
+	for _, sl := range []output.LogSlice{
+		output.SliceLog(many, ip(30), nil, output.TextBudget),
+		output.SliceLog(many, nil, ip(200), output.TextBudget),
+		output.SliceLog(strings.Repeat("x\n", 200), nil, nil, output.TextBudget),
+	} {
+		if got := logWindowNote(sl); got != "" {
+			t.Errorf("window note %q for %+v", got, sl)
+		}
+	}
+
+	// 10 lines of 8 chars: each costs 8+2 = 10.
+	sb.Reset()
+	for i := range 10 {
+		fmt.Fprintf(&sb, "line-%03d\n", i)
+	}
+	text := sb.String()
+	tests := []struct {
+		name          string
+		text          string
+		offset, limit *int
+		budget        int
+		wantNote      string
+	}{
+		{"offset: whole lines that fit", text, ip(2), nil, 35, "[response size limit reached after 3 lines; pass offset=5 to continue]"},
+		{"offset: exact fit has no note", text, ip(7), nil, 30, ""},
+		{"offset with limit", text, ip(0), ip(5), 20, "[response size limit reached after 2 lines; pass offset=2 to continue]"},
+		{"offset: first line prefix", text, ip(4), ip(3), 7, "[response size limit reached after 1 lines; pass offset=5 to continue]"},
+		{"offset: prefix by encoded size", "<<<<<\nx\n", ip(0), nil, 20, "[response size limit reached after 1 lines; pass offset=1 to continue]"},
+		{"tail: last whole lines", text, nil, nil, 25, "[response size limit reached; showing the last 2 of 10 requested lines]"},
+		{"tail with limit", text, nil, ip(4), 39, "[response size limit reached; showing the last 3 of 4 requested lines]"},
+		{"tail: exact fit has no note", text, nil, ip(4), 40, ""},
+		{"tail: last line suffix", text, nil, ip(2), 6, "[response size limit reached; showing the last 1 of 2 requested lines]"},
+		{"tail: suffix by encoded size", "a\nxx>>>>\n", nil, nil, 20, "[response size limit reached; showing the last 1 of 2 requested lines]"},
+		{"zero budget", text, ip(0), nil, 0, "[response size limit reached after 1 lines; pass offset=1 to continue]"},
+		{"large line, offset", strings.Repeat("<", 200000), ip(0), nil, output.TextBudget, "[response size limit reached after 1 lines; pass offset=1 to continue]"},
+		{"large line, tail", strings.Repeat("<", 200000), nil, nil, output.TextBudget, "[response size limit reached; showing the last 1 of 1 requested lines]"},
+	}
+	for _, tc := range tests {
+		sl := output.SliceLog(tc.text, tc.offset, tc.limit, tc.budget)
+		if got := logBudgetNote(sl, tc.offset != nil); got != tc.wantNote {
+			t.Errorf("%s: note %q, want %q", tc.name, got, tc.wantNote)
+		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/execmcp/execmcp/sessions"
 )
 
-// Resources (mcp.md §10).
+// Resources (docs/reference.md#resources).
 const (
 	resourcePrefix     = "exec://sessions/"
 	logSuffix          = "/log"

@@ -1,19 +1,23 @@
 package tools
 
 import (
+	"errors"
+
 	"github.com/execmcp/execmcp/policy"
 )
 
-// sandboxWrapper returns the bubblewrap argv prefix of a sandboxed run in cwd (policy.md §5), or the error
-// text. A workdir of "/" is refused (decided here): bubblewrap binds the workdir read-write, which would make
-// the whole file system writable inside the sandbox.
-func (t *Tools) sandboxWrapper(cwd string, pty bool) ([]string, string) {
+// errSandboxRoot refuses a sandboxed run in "/": bubblewrap binds the workdir read-write, which would make the
+// whole file system writable inside the sandbox.
+var errSandboxRoot = errors.New(`exec host=sandbox cannot use workdir "/": the sandbox binds the workdir read-write, which would make the whole file system writable. Use a project directory.`)
+
+// sandboxWrapper returns the bubblewrap argv prefix of a sandboxed run in cwd (docs/reference.md#sandbox).
+func (t *Tools) sandboxWrapper(cwd string, pty bool) ([]string, error) {
 	if cwd == "/" {
-		return nil, `exec host=sandbox cannot use workdir "/": the sandbox binds the workdir read-write, which would make the whole file system writable. Use a project directory.`
+		return nil, errSandboxRoot
 	}
 	bwrap := t.opts.BwrapPath
 	if bwrap == "" {
 		bwrap = "bwrap"
 	}
-	return policy.SandboxArgs(bwrap, cwd, t.opts.SandboxNetwork, pty), ""
+	return policy.SandboxArgs(bwrap, cwd, t.opts.SandboxNetwork, pty), nil
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 )
 
-// Scope keys (mcp.md §6, registry.md §6).
+// Scope keys (docs/reference.md#scope).
 const (
 	stdioScope  = "stdio"
 	agentPrefix = "agent:"
@@ -30,10 +30,10 @@ func PrincipalFromContext(ctx context.Context) string {
 	return agent
 }
 
-// sessionScope is the scope of MCP session sid as seen from ctx (mcp.md §6): agent:<id> when the context
-// carries an agent id, else the MCP session id itself (stdio's session id is "stdio"). "" means the session
-// cannot own a scope: a session id that looks like an agent scope (mcp-go's GET /mcp accepts any session id
-// header) must never join that agent's scope.
+// sessionScope is the scope of MCP session sid as seen from ctx (docs/reference.md#scope): agent:<id> when the
+// context carries an agent id, else the MCP session id itself (stdio's session id is "stdio"). "" means the session
+// cannot own a scope: a session id that looks like an agent scope (mcp-go's GET /mcp accepts any session id header)
+// must never join that agent's scope.
 func sessionScope(ctx context.Context, sid string) string {
 	if sid == "" {
 		return ""
@@ -47,8 +47,8 @@ func sessionScope(ctx context.Context, sid string) string {
 	return sid
 }
 
-// isSessionIDScope reports whether scope ends with its MCP session (registry.md §10): neither stdio nor an
-// agent scope.
+// isSessionIDScope reports whether scope ends with its MCP session (docs/reference.md#disconnect): neither stdio
+// nor an agent scope.
 func isSessionIDScope(scope string) bool {
 	return scope != "" && scope != stdioScope && !strings.HasPrefix(scope, agentPrefix)
 }

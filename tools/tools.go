@@ -1,9 +1,11 @@
 // Package tools is execmcp's MCP adapter: it builds the mcp-go server, registers the exec and process tools
-// with their schemas and exact texts, decodes arguments, runs the exec pipeline on top of the sessions
-// registry, renders results within the response budget, sends progress and exit notifications, and keeps
-// the per-scope system-event queues. It also serves the two session resources, tracks resource
-// subscriptions per MCP session, derives each request's scope (stdio, agent:<id> or the MCP session id) and
-// cleans up session-id scopes whose MCP session went away (orphan timers).
+// with their schemas (whose parameter lists it derives its argument decoding from), decodes arguments, asks
+// package policy, runs the exec pipeline on top of the sessions registry, and renders every text and details
+// object the agent sees within the response budget: results, errors, warnings, notes, policy denials and the
+// wording of session outcomes all live here, because policy and sessions return typed decisions and outcomes
+// only. It also sends progress and exit notifications, keeps the per-scope system-event queues, serves the two
+// session resources, tracks resource subscriptions per MCP session, derives each request's scope (stdio,
+// agent:<id> or the MCP session id) and cleans up session-id scopes whose MCP session went away (orphan timers).
 //
 // Concurrency: a Tools is safe for concurrent use. Its state (live MCP sessions, logging levels,
 // subscriptions, per-scope queues and all timers) is guarded by one mutex that is never held while calling
@@ -66,8 +68,8 @@ type Options struct {
 	Host string
 	// ElevatedEnabled is tools.elevated.enabled.
 	ElevatedEnabled bool
-	// OrphanGrace is how long a session-id scope's work survives its MCP session (registry.md §10); zero
-	// cleans up at once.
+	// OrphanGrace is how long a session-id scope's work survives its MCP session (docs/reference.md#disconnect);
+	// zero cleans up at once.
 	OrphanGrace time.Duration
 	// Logger receives the adapter's logs; nil discards them.
 	Logger *slog.Logger
@@ -97,7 +99,8 @@ type Tools struct {
 	orphan func(scope string) int
 }
 
-// Tool descriptions and instructions (exec.md §1, process.md §1, mcp.md §1).
+// Tool descriptions and instructions (docs/reference.md#exec-parameters, docs/reference.md#process-parameters,
+// docs/reference.md#server).
 const (
 	execDescription      = "Execute shell commands with background continuation for work that starts now. Use yieldMs/background to continue later via process tool. For long-running work started now, rely on automatic completion wake when it is enabled and the command emits output or fails; otherwise use process to confirm completion. Use process whenever you need logs, status, input, or intervention. Use pty=true for TTY-required commands (terminal UIs, coding agents). background=true keeps stdin open for process write (close it with eof=true); other non-PTY runs get no stdin."
 	execDescriptionSync  = "Execute shell commands and return their output when they finish (background execution is disabled on this server). Use pty=true for TTY-required commands (terminal UIs, coding agents)."
@@ -213,9 +216,9 @@ func newTool(name, title, desc string, in, out json.RawMessage, openWorld bool) 
 // MCPServer returns the server to wrap in a transport.
 func (t *Tools) MCPServer() *server.MCPServer { return t.srv }
 
-// BeginShutdown is the first step of a server shutdown (registry.md §9): from now on no exit notification is
-// emitted, nothing is queued and no orphan timer starts (the transports unregister every MCP session while
-// they close). Close completes the shutdown.
+// BeginShutdown is the first step of a server shutdown (docs/reference.md#shutdown): from now on no exit
+// notification is emitted, nothing is queued and no orphan timer starts (the transports unregister every MCP
+// session while they close). Close completes the shutdown.
 func (t *Tools) BeginShutdown() {
 	t.mu.Lock()
 	t.closing = true
@@ -233,8 +236,8 @@ func (t *Tools) Close(ctx context.Context) error {
 // KillAll sends SIGKILL to every process group now (a second shutdown signal).
 func (t *Tools) KillAll() { t.reg.KillAll() }
 
-// pinProtocol rejects requests of the modern stateless protocol (mcp.md §4.1); mcp-go answers a hook error
-// with JSON-RPC error -32600 (INVALID_REQUEST) and the error text as message.
+// pinProtocol rejects requests of the modern stateless protocol (docs/reference.md#stdio); mcp-go answers a hook
+// error with JSON-RPC error -32600 (INVALID_REQUEST) and the error text as message.
 func (t *Tools) pinProtocol(_ context.Context, _ any, message any) error {
 	raw, ok := message.(json.RawMessage)
 	if !ok {
@@ -267,7 +270,7 @@ func (t *Tools) pinProtocol(_ context.Context, _ any, message any) error {
 }
 
 // envelope turns a result into the tool result: it applies the acknowledgement (ackID != ""), then appends
-// the scope's queued system events (mcp.md §7.4).
+// the scope's queued system events (docs/reference.md#system-events).
 func (t *Tools) envelope(scope string, r result, ackID string) *mcp.CallToolResult {
 	if scope != "" && ackID != "" {
 		t.acknowledge(scope, ackID)
