@@ -164,3 +164,35 @@ func TestReferenceCoversEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// TestReferenceEnvRows ties the reference's variable table to envTable: each variable's row names its config key
+// and its default as the loader applies them.
+func TestReferenceEnvRows(t *testing.T) {
+	rows := map[string]string{}
+	for _, line := range strings.Split(docText(t, "docs/reference.md"), "\n") {
+		if m := regexp.MustCompile("^\\| `([A-Z0-9_]+)` \\|").FindStringSubmatch(line); m != nil {
+			rows[m[1]] = line
+		}
+	}
+	for _, v := range envTable(new(envValues)) {
+		if !strings.Contains(v.name, "_") {
+			continue // SHELL, PATH, HOME: the server's own environment, described in prose
+		}
+		row, ok := rows[v.name]
+		if !ok {
+			t.Errorf("docs/reference.md has no table row for %s", v.name)
+			continue
+		}
+		cells := strings.Split(row, "|")
+		if len(cells) < 5 {
+			t.Errorf("row of %s has %d cells: %s", v.name, len(cells), row)
+			continue
+		}
+		if v.key != "" && !strings.Contains(cells[2], v.key) {
+			t.Errorf("row of %s does not name its key %q: %s", v.name, v.key, row)
+		}
+		if v.def != "" && !strings.Contains(cells[3], v.def) {
+			t.Errorf("row of %s does not give its default %q: %s", v.name, v.def, row)
+		}
+	}
+}
