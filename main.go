@@ -159,6 +159,7 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 		Sandbox:                  cfg.Sandbox,
 		SandboxNetwork:           cfg.SandboxNetwork,
 		BwrapPath:                cfg.BwrapPath,
+		HiddenFiles:              sandboxHiddenFiles(cfg),
 		Host:                     cfg.Host,
 		ElevatedEnabled:          cfg.ElevatedEnabled,
 		OrphanGrace:              cfg.OrphanGrace,

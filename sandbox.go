@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -106,15 +107,17 @@ func checkPolicyStartup(cfg *config, environ []string, logger *slog.Logger) erro
 	return nil
 }
 
-// probeSandbox runs `bwrap ... -- <shell> -c true` in its own session, killed with its group after the probe
-// timeout. Its error is the first line of bwrap's stderr, else the error of the run.
+// probeSandbox runs `bwrap ... -- <shell> -c <policy.SandboxProbeScript>` in its own session, killed with its
+// group after the probe timeout. Its error is the first line of bwrap's stderr, else the error of the run; a run
+// that succeeds must print the CapEff of the sandboxed shell, and it must be zero (docs/reference.md#sandbox).
 func probeSandbox(bwrap, shell string, network bool, env []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), sandboxProbeTimeout)
 	defer cancel()
 	argv := policy.SandboxProbeArgs(bwrap, shell, network)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = env
-	var stderr bytes.Buffer
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -123,13 +126,55 @@ func probeSandbox(bwrap, shell string, network bool, env []string) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("the probe did not finish within %d ms", sandboxProbeTimeout.Milliseconds())
 	}
-	if err == nil {
-		return nil
+	if err != nil {
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				return errors.New(line)
+			}
+		}
+		return err
 	}
-	for _, line := range strings.Split(stderr.String(), "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			return errors.New(line)
+	return checkProbeCaps(stdout.String())
+}
+
+// checkProbeCaps checks the probe's output: the CapEff value (hex) of the sandboxed shell, which must be zero.
+// bwrap run by root keeps every capability unless told to drop them, and a sandboxed root with CAP_SYS_ADMIN can
+// remount the host root read-write.
+func checkProbeCaps(out string) error {
+	v := strings.TrimSpace(out)
+	caps, err := strconv.ParseUint(v, 16, 64)
+	switch {
+	case err != nil:
+		const limit = 64
+		if len(v) > limit {
+			v = v[:limit] + "..."
+		}
+		return fmt.Errorf("the probe did not report the capabilities of the sandbox (CapEff of /proc/self/status; got %q)", v)
+	case caps != 0:
+		return fmt.Errorf("commands in the sandbox would keep capabilities (CapEff %s) although bwrap was given --cap-drop ALL", v)
+	}
+	return nil
+}
+
+// sandboxHiddenFiles returns the files of the server's own secrets that a sandboxed command must find empty
+// (docs/reference.md#sandbox): the tokens file and the config file, made absolute against the server's working
+// directory like their reads at startup, each followed by the file its symlinks lead to now when that differs.
+// The sandbox resolves the symlinks of every entry again at each run (a rotated secret stays hidden); the entry
+// resolved here keeps the file read at startup hidden when a command moves a symlink that named it.
+func sandboxHiddenFiles(cfg config) []string {
+	var out []string
+	for _, p := range []string{cfg.AuthTokensFile, cfg.ConfigPath} {
+		if p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			continue
+		}
+		out = append(out, abs)
+		if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
+			out = append(out, real)
 		}
 	}
-	return err
+	return out
 }

@@ -6,11 +6,14 @@ import (
 	"bytes"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/execmcp/execmcp/policy"
 )
 
 // writeExe creates an executable file dir/name.
@@ -76,22 +79,36 @@ func TestSandboxStartupChecks(t *testing.T) {
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("hanging probe took %v", el)
 	}
-	// The probe's argv (docs/reference.md#sandbox).
-	dir := script(`printf '%s\n' "$@" > "${0%/*}/args"`)
+	// The probe's argv (docs/reference.md#sandbox); a working sandbox reports CapEff 0.
+	dir := script(`printf '%s\n' "$@" > "${0%/*}/args"; echo 0000000000000000`)
 	cfg, err := check(dir, true)
 	if err != nil || cfg.BwrapPath != filepath.Join(dir, "bwrap") {
 		t.Fatalf("working bwrap: %v, path %q", err, cfg.BwrapPath)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "args"))
-	if got, want := string(b), "--ro-bind\n/\n/\n--dev\n/dev\n--proc\n/proc\n--unshare-pid\n--die-with-parent\n--\n/bin/sh\n-c\ntrue\n"; got != want {
+	if got, want := string(b), "--ro-bind\n/\n/\n--dev\n/dev\n--proc\n/proc\n--unshare-pid\n--cap-drop\nALL\n--die-with-parent\n--\n/bin/sh\n-c\n"+
+		policy.SandboxProbeScript+"\n"; got != want {
 		t.Errorf("probe args (network) = %q, want %q", got, want)
 	}
 	if _, err := check(dir, false); err != nil {
 		t.Fatal(err)
 	}
 	b, _ = os.ReadFile(filepath.Join(dir, "args"))
-	if !strings.Contains(string(b), "--unshare-pid\n--unshare-net\n--die-with-parent\n") {
+	if !strings.Contains(string(b), "--unshare-pid\n--unshare-net\n--cap-drop\nALL\n--die-with-parent\n") {
 		t.Errorf("probe args without network = %q", b)
+	}
+	// A sandbox that keeps capabilities, or does not say, is refused.
+	for body, want := range map[string]string{
+		"echo 000001fffeffffff": "bwrap does not work here: commands in the sandbox would keep capabilities (CapEff 000001fffeffffff) although bwrap was given --cap-drop ALL",
+		"echo 0000000000200000": "bwrap does not work here: commands in the sandbox would keep capabilities (CapEff 0000000000200000) although bwrap was given --cap-drop ALL",
+		"true":                  `bwrap does not work here: the probe did not report the capabilities of the sandbox (CapEff of /proc/self/status; got "")`,
+		"echo CapEff: x":        `bwrap does not work here: the probe did not report the capabilities of the sandbox (CapEff of /proc/self/status; got "CapEff: x")`,
+		"echo 0; echo 0":        `bwrap does not work here: the probe did not report the capabilities of the sandbox (CapEff of /proc/self/status; got "0\n0")`,
+	} {
+		cfg, err := check(script(body), false)
+		if err == nil || err.Error() != want || cfg.BwrapPath != "" {
+			t.Errorf("bwrap printing %q: %v (BwrapPath %q), want %q", body, err, cfg.BwrapPath, want)
+		}
 	}
 	// No sandbox: nothing is checked.
 	cfg = config{Sandbox: "none", Shell: "/bin/sh"}
@@ -111,12 +128,59 @@ func TestRealBwrapProbe(t *testing.T) {
 	if lookPath("bwrap", os.Getenv("PATH")) == "" {
 		t.Skip("bwrap is not installed")
 	}
-	cfg := config{Sandbox: "bwrap", Shell: "/bin/sh"}
-	if err := checkPolicyStartup(&cfg, os.Environ(), slog.New(slog.DiscardHandler)); err != nil {
-		t.Skipf("bwrap is not usable here: %v", err)
+	// The precondition: bwrap runs at all here (user namespaces may be disabled).
+	if out, err := exec.Command("bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid",
+		"--unshare-net", "--die-with-parent", "--", "/bin/sh", "-c", "true").CombinedOutput(); err != nil {
+		t.Skipf("bwrap is not usable here: %v: %s", err, bytes.TrimSpace(out))
 	}
-	if !filepath.IsAbs(cfg.BwrapPath) {
-		t.Errorf("BwrapPath = %q", cfg.BwrapPath)
+	// The probe, with its CapEff check, passes: also as root, where bwrap needs --cap-drop ALL for it.
+	for _, shell := range []string{"/bin/sh", lookPath("bash", os.Getenv("PATH")), lookPath("dash", os.Getenv("PATH"))} {
+		if shell == "" {
+			continue
+		}
+		cfg := config{Sandbox: "bwrap", Shell: shell}
+		if err := checkPolicyStartup(&cfg, os.Environ(), slog.New(slog.DiscardHandler)); err != nil {
+			t.Errorf("probe with %s: %v", shell, err)
+		}
+		if !filepath.IsAbs(cfg.BwrapPath) {
+			t.Errorf("BwrapPath = %q", cfg.BwrapPath)
+		}
+	}
+	// Without --cap-drop ALL, root keeps its capabilities and the check refuses them.
+	if os.Geteuid() == 0 {
+		out, err := exec.Command("bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid",
+			"--die-with-parent", "--", "/bin/sh", "-c", policy.SandboxProbeScript).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkProbeCaps(string(out)); err == nil || !strings.Contains(err.Error(), "would keep capabilities (CapEff ") {
+			t.Errorf("root's capabilities without --cap-drop: %v (output %q)", err, out)
+		}
+	}
+}
+
+func TestSandboxHiddenFiles(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sandboxHiddenFiles(config{}); len(got) != 0 {
+		t.Errorf("none configured: %q", got)
+	}
+	got := sandboxHiddenFiles(config{AuthTokensFile: "/etc/execmcp/tokens.json", ConfigPath: "conf/c.json"})
+	if want := []string{"/etc/execmcp/tokens.json", filepath.Join(wd, "conf/c.json")}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	// A symlink adds the file it leads to.
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "real.json"), []byte("{}"), 0o600)
+	os.Symlink("real.json", filepath.Join(dir, "link.json"))
+	got = sandboxHiddenFiles(config{AuthTokensFile: filepath.Join(dir, "link.json"), ConfigPath: filepath.Join(dir, "real.json")})
+	if want := []string{filepath.Join(dir, "link.json"), filepath.Join(dir, "real.json"), filepath.Join(dir, "real.json")}; !slices.Equal(got, want) {
+		t.Errorf("symlink: got %q, want %q", got, want)
 	}
 }
 

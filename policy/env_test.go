@@ -53,6 +53,10 @@ func TestInheritedEnv(t *testing.T) {
 		"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "NPM_TOKEN", "DATABASE_URL", "REDIS_URL",
 		// prefixes and case-insensitivity
 		"BASH_FUNC_foo%%", "DYLD_INSERT_LIBRARIES", "LD_LIBRARY_PATH", "ld_debug", "github_token", "Node_Options",
+		// message catalogues of bash's $"..." and perl's old library path
+		"TEXTDOMAIN", "TEXTDOMAINDIR", "PERLLIB", "textdomaindir",
+		// the server's own settings and secrets
+		"EXECMCP_AUTH_TOKEN", "EXECMCP_AUTH_TOKENS_FILE", "EXECMCP_CONFIG", "EXECMCP_LISTEN", "EXECMCP_", "execmcp_x",
 	}
 	kept := []string{
 		// examples of docs/reference.md#env-policy
@@ -61,6 +65,7 @@ func TestInheritedEnv(t *testing.T) {
 		// allowedInherited, case-insensitive; override-only prefixes are inherited
 		"XDG_RUNTIME_DIR", "http_proxy", "PAGER", "GIT_PAGER", "GIT_CONFIG_COUNT", "NPM_CONFIG_REGISTRY",
 		"TF_VAR_region", "CARGO_REGISTRIES_X_INDEX", "FOO_OK", "LDX", "LD", "_",
+		"EXECMCP", "MY_EXECMCP_X", "TEXTDOMAINX", "PERLLIBX",
 	}
 	for _, k := range stripped {
 		if got := InheritedEnv([]string{k + "=v"}); len(got) != 0 {
@@ -123,6 +128,12 @@ func TestValidateEnv(t *testing.T) {
 		{"override prefix", map[string]string{"GIT_CONFIG_COUNT": "1"}, nil, keys{"GIT_CONFIG_COUNT"}, nil},
 		{"override prefixes lower", map[string]string{"npm_config_registry": "r", "tf_var_x": "1", "cargo_registries_a_index": "i"}, nil, keys{"CARGO_REGISTRIES_A_INDEX", "NPM_CONFIG_REGISTRY", "TF_VAR_X"}, nil},
 		{"everywhere prefixes", map[string]string{"DYLD_X": "1", "BASH_FUNC_f": "1"}, nil, keys{"BASH_FUNC_F", "DYLD_X"}, nil},
+		{"message catalogues", map[string]string{"TEXTDOMAIN": "x", "TEXTDOMAINDIR": "."}, nil, keys{"TEXTDOMAIN", "TEXTDOMAINDIR"}, nil},
+		{"perllib", map[string]string{"PERLLIB": "/x"}, nil, keys{"PERLLIB"}, nil},
+		{"perllib lower", map[string]string{"perllib": "/x"}, nil, keys{"PERLLIB"}, nil},
+		{"server settings", map[string]string{"EXECMCP_AUTH_TOKEN": "x", "execmcp_config": "/c"}, nil, keys{"EXECMCP_AUTH_TOKEN", "EXECMCP_CONFIG"}, nil},
+		{"server prefix only as a prefix", map[string]string{"EXECMCP": "1", "MY_EXECMCP_X": "2"},
+			map[string]string{"EXECMCP": "1", "MY_EXECMCP_X": "2"}, nil, nil},
 		{"trimmed and case kept", map[string]string{" Foo ": "1", "_x9": "2", "LDX": "3", "PATHX": "4"},
 			map[string]string{"Foo": "1", "_x9": "2", "LDX": "3", "PATHX": "4"}, nil, nil},
 		{"trim collision smallest given key wins", map[string]string{" FOO": "a", "FOO": "b", "FOO ": "c"},
@@ -276,6 +287,37 @@ func TestAssembleEnv(t *testing.T) {
 
 // TestEnvPipeline runs one call through the three steps: inherited variables filtered, an override trimmed
 // and accepted, PATH prepended.
+// No EXECMCP_* variable reaches a command, whatever the other lists say: an inherited one is dropped even when
+// allowedInherited would keep its name, and none can be added as an override.
+func TestEnvServerVariablesNeverInherited(t *testing.T) {
+	p := mustParseEnvPolicy([]byte(`{"blockedEverywhere": [], "blockedOverrideOnly": ["EXECMCP_AUTH_TOKEN"],
+		"allowedInherited": ["EXECMCP_AUTH_TOKEN", "EXECMCP_CONFIG"], "blockedEverywherePrefixes": ["EXECMCP_"],
+		"blockedOverridePrefixes": []}`))
+	for _, k := range []string{"EXECMCP_AUTH_TOKEN", "EXECMCP_CONFIG", "Execmcp_Listen"} {
+		if !p.inheritBlocked(k) {
+			t.Errorf("%s inherited", k)
+		}
+		if !p.overrideBlocked(strings.ToUpper(k)) {
+			t.Errorf("%s accepted as an override", k)
+		}
+	}
+	if !slices.Contains(envLists().blockedEverywherePrefixes, "EXECMCP_") {
+		t.Fatal("env-policy.json: EXECMCP_ is not a blockedEverywherePrefixes entry")
+	}
+	environ := []string{"EXECMCP_AUTH_TOKEN=s3cret", "EXECMCP_AUTH_TOKENS_FILE=/etc/t.json", "EXECMCP_CONFIG=/etc/c.json",
+		"EXECMCP_LISTEN=0.0.0.0:8080", "execmcp_lower=1", "KEEP=1", "TEXTDOMAIN=x", "TEXTDOMAINDIR=/d", "PERLLIB=/p"}
+	got := AssembleEnv(InheritedEnv(environ), nil, nil, false)
+	for _, kv := range got {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(strings.ToUpper(k), "EXECMCP_") || k == "TEXTDOMAIN" ||
+			k == "TEXTDOMAINDIR" || k == "PERLLIB" {
+			t.Errorf("child environment has %s", kv)
+		}
+	}
+	if !slices.Contains(got, "KEEP=1") {
+		t.Errorf("child environment %q lacks KEEP=1", got)
+	}
+}
+
 func TestEnvPipeline(t *testing.T) {
 	base := InheritedEnv([]string{"SSLKEYLOGFILE=/tmp/k", "GITHUB_TOKEN=t", "FOO_OK=1", "HOME=/home/me", "PATH=/usr/bin:/bin"})
 	over, err := ValidateEnv(map[string]string{" FOO ": "bar"})

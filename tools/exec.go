@@ -273,6 +273,14 @@ func statDir(path string) error {
 		return nil
 	case err == nil:
 		return errNotDir
+	default:
+		return statError(err)
+	}
+}
+
+// statError words why a path could not be looked up (err is not nil).
+func statError(err error) error {
+	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return errNoDir
 	case errors.Is(err, syscall.ENOTDIR):

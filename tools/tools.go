@@ -64,6 +64,9 @@ type Options struct {
 	SandboxNetwork bool
 	// BwrapPath is the bwrap executable main found on PATH at startup; "" means "bwrap" (looked up at spawn).
 	BwrapPath string
+	// HiddenFiles are the server's own secret files (the tokens file, the config file) as absolute paths: a
+	// sandboxed command finds each one empty (docs/reference.md#sandbox). Empty means none.
+	HiddenFiles []string
 	// Host is the configured host: auto, sandbox or gateway.
 	Host string
 	// ElevatedEnabled is tools.elevated.enabled.
