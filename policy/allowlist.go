@@ -65,7 +65,13 @@ type Program struct {
 	// ParseErr is why the command does not parse (its message, such as "1:6: reached EOF without closing quote
 	// `'`", is shown to the caller); nil when it parsed.
 	ParseErr error
-	Commands []SimpleCommand
+	// Ambiguous, when not empty, says why the units may not be the program the shell runs: the command holds a
+	// construct the shell reads differently from the parser (a backslash-newline inside a word, which the shell
+	// removes before it splits words). The parser words it; CheckAllowlist denies such a program as an
+	// allowlist miss with this subject, before the parse error and any unit (it may be set with ParseErr, when the
+	// parser failed on what the shell would have joined).
+	Ambiguous string
+	Commands  []SimpleCommand
 }
 
 // CheckAllowlist applies the allowlist rule (docs/reference.md#allowlist) to a parsed program. allowlist
@@ -73,10 +79,14 @@ type Program struct {
 // value of PATH in the assembled environment of the call and workdir its resolved absolute working directory.
 //
 // It returns nil when every unit matches, else a *Denial: RuleAllowlistMiss naming the source of the first unit
-// (in source order) that misses, or RuleUnparsable with the parser's message.
+// (in source order) that misses, or naming Program.Ambiguous for a program the shell may read differently (checked
+// first), or RuleUnparsable with the parser's message.
 //
 // Resolving a bare name on PATH reads the file system (stat); nothing is executed.
 func CheckAllowlist(prog Program, allowlist []string, pathEnv, workdir string) error {
+	if prog.Ambiguous != "" {
+		return &Denial{Rule: RuleAllowlistMiss, Subject: prog.Ambiguous}
+	}
 	if prog.ParseErr != nil {
 		return &Denial{Rule: RuleUnparsable, Subject: prog.ParseErr.Error()}
 	}

@@ -221,6 +221,16 @@ func TestCheckAllowlistOrderAndParseError(t *testing.T) {
 	if !errors.As(err, &d) || !reflect.DeepEqual(d, &Denial{Rule: RuleUnparsable, Subject: "1:1: bad"}) {
 		t.Fatalf("parse error: %#v", err)
 	}
+	// A program the shell may read differently is denied before the parse error and every unit.
+	amb := "line continuation inside a word"
+	err = CheckAllowlist(Program{Ambiguous: amb, Commands: []SimpleCommand{call(lit("echo"))}}, []string{"echo"}, "", "/")
+	if !errors.As(err, &d) || !reflect.DeepEqual(d, &Denial{Rule: RuleAllowlistMiss, Subject: amb}) {
+		t.Fatalf("ambiguous: %#v", err)
+	}
+	err = CheckAllowlist(Program{Ambiguous: amb, ParseErr: errors.New("1:1: bad")}, []string{"echo"}, "", "/")
+	if !errors.As(err, &d) || !reflect.DeepEqual(d, &Denial{Rule: RuleAllowlistMiss, Subject: amb}) {
+		t.Fatalf("ambiguous with a parse error: %#v", err)
+	}
 	err = CheckSecurity("allowlist", nil, []string{"echo"}, nil, "/")
 	if !errors.As(err, &d) || !reflect.DeepEqual(d, &Denial{Rule: RuleNoParser}) {
 		t.Fatalf("nil parser: %#v", err)

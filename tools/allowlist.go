@@ -18,16 +18,25 @@ import (
 // text as code at run time (KindEval). Command and process substitutions are found everywhere: arguments,
 // redirections, assignments, here-documents, arithmetic, parameter expansions and test clauses.
 //
-// It decides nothing: policy.CheckAllowlist does. A command that does not parse yields Program.ParseErr.
+// It decides nothing: policy.CheckAllowlist does. A command that does not parse yields Program.ParseErr; one
+// with a backslash-newline the shell may read differently from the parser yields Program.Ambiguous (see
+// continuationInWord).
 func ParseProgram(command string) (prog policy.Program) {
 	defer func() {
 		if r := recover(); r != nil { // never take the server down; fail closed
 			prog = policy.Program{ParseErr: fmt.Errorf("parser failure: %v", r)}
 		}
 	}()
-	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(command), "")
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(true)).Parse(strings.NewReader(command), "")
 	if err != nil {
-		return policy.Program{ParseErr: err}
+		prog = policy.Program{ParseErr: err}
+		if continuationInWord(command, nil) { // the parser may have failed on what the shell joins
+			prog.Ambiguous = textContinuationInWord
+		}
+		return prog
+	}
+	if continuationInWord(command, f) {
+		prog.Ambiguous = textContinuationInWord
 	}
 	w := &walker{src: command}
 	syntax.Walk(f, w.visit)
@@ -37,6 +46,65 @@ func ParseProgram(command string) (prog policy.Program) {
 		prog.Commands[i] = u.cmd
 	}
 	return prog
+}
+
+// textContinuationInWord is the subject of the allowlist miss of a command with a backslash-newline that is not a
+// plain line continuation between words.
+const textContinuationInWord = "line continuation inside a word"
+
+// continuationInWord reports a backslash-newline in command that is not a plain line continuation between
+// words. Bash and dash remove every backslash-newline pair before they split words (outside single quotes and
+// quoted here-document bodies), so `"$\⏎(id)"` is `"$(id)"` to them, while the parser leaves such a pair inside
+// the word as literal text: the tree would not be the program the shell runs. Only one form is read alike by
+// both: the backslash follows a space or tab that separates two tokens, outside every word, comment, here-document
+// body and arithmetic or test clause; removing the pair there leaves the blank that already ended the previous
+// token. Every other backslash-newline (an escaped backslash before a newline included) makes the command
+// ambiguous: nothing about it is trusted, whatever the shell would have made of it. Without a tree (f nil: the
+// command did not parse) only the blank before each backslash is checked.
+func continuationInWord(command string, f *syntax.File) bool {
+	if !strings.Contains(command, "\\\n") {
+		return false
+	}
+	if f == nil {
+		for i := 0; i+1 < len(command); i++ {
+			if command[i] == '\\' && command[i+1] == '\n' && (i == 0 || command[i-1] != ' ' && command[i-1] != '\t') {
+				return true
+			}
+		}
+		return false
+	}
+	// covered[i] > 0: byte i lies inside a word, comment, here-document body or clause the blank rule does not
+	// apply to (a difference array over the spans, then its running sum).
+	covered := make([]int32, len(command)+1)
+	span := func(n syntax.Node) {
+		start, end := n.Pos().Offset(), n.End().Offset()
+		if !n.Pos().IsValid() || start >= uint(len(command)) {
+			return
+		}
+		end = min(max(end, start+1), uint(len(command)))
+		covered[start]++
+		covered[end]--
+	}
+	syntax.Walk(f, func(n syntax.Node) bool {
+		switch n.(type) {
+		case *syntax.Word, *syntax.ArithmCmd, *syntax.TestClause, *syntax.LetClause, *syntax.CStyleLoop,
+			*syntax.Comment:
+			span(n)
+		}
+		return true
+	})
+	for i := 1; i < len(covered); i++ {
+		covered[i] += covered[i-1]
+	}
+	for i := 0; i+1 < len(command); i++ {
+		if command[i] != '\\' || command[i+1] != '\n' {
+			continue
+		}
+		if i == 0 || covered[i] > 0 || covered[i-1] > 0 || (command[i-1] != ' ' && command[i-1] != '\t') {
+			return true
+		}
+	}
+	return false
 }
 
 type progUnit struct {
@@ -127,6 +195,12 @@ func (w *walker) visit(n syntax.Node) bool {
 			} else {
 				w.eval(x.Name, "coproc name built at run time")
 			}
+		}
+	case *syntax.DblQuoted:
+		if x.Dollar {
+			// $"...": bash looks the text up in the message catalogue named by TEXTDOMAIN and TEXTDOMAINDIR
+			// and expands the translation again, so a catalogue the command can write runs code.
+			w.eval(x, "locale translation")
 		}
 	case *syntax.ArithmExp:
 		if !arithSafe(x.X) {

@@ -292,3 +292,84 @@ func TestAllowlistMissTextCollapsedAndTruncated(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A backslash-newline is judged as the shell reads it (docs/reference.md#allowlist): bash and dash remove it
+// before they split words, so only a plain line continuation between words (after a blank, outside every word,
+// comment, here-document body and arithmetic or test clause) is parsed alike; every other one denies the whole
+// command, whatever comes first in it.
+func TestAllowlistLineContinuation(t *testing.T) {
+	const cont = textContinuationInWord
+	allow := []string{"echo", "cat", "printf", "true", "[", "test"}
+	cases := []allowCase{
+		// The forms that ran a command through an allowlist of echo (bash, dash, host and sandbox).
+		{"echo \"$\\\n(touch m; id)\"", cont, "$( split in a double-quoted word"},
+		{"echo $\\\n(touch m)", cont, "$( split in an unquoted word"},
+		{"x='a[$(touch m)]'; echo $\\\n((x))", cont, "$(( split: arithmetic on a variable"},
+		{"x='$(touch m)'; echo $\\\n{x@P}", cont, "${x@P} split"},
+		{"x='a[$(touch m)]'; echo $\\\n{!x}", cont, "${!x} split"},
+		{"echo ${x:-$\\\n(touch m)}", cont, "inside ${x:-...}"},
+		{"echo \"${x:-$\\\n(touch m)}\"", cont, "inside a double-quoted ${x:-...}"},
+		{"echo `echo $\\\n(touch m)`", cont, "inside backquotes"},
+		{"echo `touch\\\n m`", cont, "a backquoted command split"},
+		{"case $\\\n(touch m) in x) ;; esac", cont, "case word"},
+		{"case x in $\\\n(touch m)) ;; esac", cont, "case pattern"},
+		{"cat <<E\n$\\\n(touch m)\nE", cont, "unquoted here-document body"},
+		{"cat <<E\nE\\\n\ntouch m\nE", cont, "bash joins the delimiter line of an unquoted here-document"},
+		{"echo $\\\n\"hello\"", cont, "$\" split: a translated string"},
+		// Every other backslash-newline, harmless or not.
+		{"ec\\\nho hi", cont, "inside a command word"},
+		{"echo a\\\nb", cont, "inside an argument"},
+		{"echo 'a\\\nb'", cont, "inside single quotes"},
+		{"echo $'a\\\nb'", cont, "inside ANSI-C quotes"},
+		{"echo \"a \\\nb\"", cont, "inside double quotes, after a blank"},
+		{"cat <<'E'\nx \\\nE\nE", cont, "quoted here-document body"},
+		{"echo ok # \\\ntouch m", cont, "in a comment (the shell does not continue it)"},
+		{"echo \\\\\ntouch m", cont, "an escaped backslash before a newline"},
+		{"\\\necho hi", cont, "at the start"},
+		{"echo hi;\\\necho ho", cont, "after an operator: it may join the next one"},
+		{"echo hi &\\\n& echo ho", cont, "joins && "},
+		{"echo hi >\\\n> f", cont, "joins >>"},
+		{"cat <\\\n(touch m)", cont, "joins a process substitution"},
+		{"echo\t\\\n\\\nhi", cont, "a second pair right after the first"},
+		{"(( 1 + \\\n 2 ))", cont, "in an arithmetic command"},
+		{"[[ a == a \\\n ]]", cont, "in a test clause"},
+		{"touch m; echo $\\\n(x)", cont, "the continuation is reported before any unit"},
+		{"echo $\\\n((x))", cont, "a command that does not parse because the parser kept the pair in $(("},
+		// Plain line continuations between words run.
+		{"echo a \\\n b", "", "between arguments"},
+		{"echo a \\\nb", "", "before an argument at the start of the next line"},
+		{"echo a\t\\\nb", "", "after a tab"},
+		{"echo a \\\n  b \\\n  c", "", "several"},
+		{"echo a | \\\n cat && \\\n true", "", "after operators, with a blank"},
+		{"echo a \\\n | cat", "", "before an operator"},
+		{"if true; then \\\n echo a; fi", "", "in a compound command"},
+		{"for x in a \\\n b; do echo $x; done", "", "in a for list"},
+		{"x=1 \\\n echo a", "", "after an assignment"},
+		{"echo a \\\n \"$(touch m)\"", "touch m", "the rest is judged as usual"},
+		{"echo a \\\n 'x \\\n", "exec denied: allowlist cannot parse command (2:2: reached EOF without closing quote `'`)", "a parse error after a plain continuation stays one"},
+	}
+	runAllowCases(t, allow, "/usr/bin:/bin", "/work", cases)
+}
+
+// A $"..." string is looked up in a message catalogue the command can write, and the translation is expanded
+// again: in allowlist mode it is code evaluation, wherever it is (docs/reference.md#allowlist).
+func TestAllowlistTranslation(t *testing.T) {
+	allow := []string{"echo", "cat", "printf", "true"}
+	cases := []allowCase{
+		{`echo $"hello"`, `$"hello"`, "a translated argument"},
+		{`TEXTDOMAIN=t TEXTDOMAINDIR=. echo $"hello"`, `$"hello"`, "with inline domain assignments"},
+		{`x=$"hello"`, `$"hello"`, "in an assignment"},
+		{`echo "${x:-$"hello"}"`, `$"hello"`, "in a default inside double quotes"},
+		{"echo \"`echo $\"hello\"`\"", `$"hello"`, "in backquotes inside double quotes"},
+		{`echo "$(echo $"hello")"`, `$"hello"`, "in a command substitution"},
+		{`case $"hello" in x) ;; esac`, `$"hello"`, "as a case word"},
+		{`[[ $"hello" ]]`, `$"hello"`, "in a test clause"},
+		{`a=([0]=$"hello")`, `$"hello"`, "in an array element"},
+		{`printf '%s' $"a $(touch m) b"`, `$"a $(touch m) b"`, "the string itself comes first"},
+		{`echo "$"hello""`, "", "inside double quotes $\" is not a translation"},
+		{`echo '$"hello"'`, "", "single-quoted"},
+		{"cat <<E\n$\"hello\"\nE", "", "not translated in a here-document"},
+		{`echo \$"hello"`, "", "escaped dollar"},
+	}
+	runAllowCases(t, allow, "/usr/bin:/bin", "/work", cases)
+}

@@ -3,6 +3,7 @@ package tools
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -170,8 +171,49 @@ func timeoutText(sec float64) string {
 		"The command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry."
 }
 
-// formatSeconds writes seconds as the shortest decimal (1800, 0.05, 1.5).
-func formatSeconds(sec float64) string { return strconv.FormatFloat(sec, 'f', -1, 64) }
+// formatSeconds writes seconds as JavaScript writes a number (1800, 0.05, 1.5, 1e-300): see jsNumber.
+func formatSeconds(sec float64) string { return jsNumber(sec) }
+
+// jsNumber formats f as JavaScript's Number.prototype.toString does (ECMAScript Number::toString, radix 10): the
+// shortest digits that read back as f, in plain decimal when the decimal exponent n (f = 0.d1d2... × 10^n) is
+// in -5..21, else in exponent form with at least one digit and an explicit exponent sign: 1800, 0.000001, 1e-7,
+// 1.5e+21, 5e-324; -0 is 0. A number in a text is therefore never longer than 25 characters.
+func jsNumber(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case f == 0:
+		return "0"
+	case f < 0:
+		return "-" + jsNumber(-f)
+	}
+	// 'e' with the shortest precision: d[.ddd]e±XX.
+	e := strconv.FormatFloat(f, 'e', -1, 64)
+	mant, exp, _ := strings.Cut(e, "e")
+	digits := strings.Replace(mant, ".", "", 1)
+	x, _ := strconv.Atoi(exp)
+	k, n := len(digits), x+1
+	switch {
+	case k <= n && n <= 21:
+		return digits + strings.Repeat("0", n-k)
+	case 0 < n && n <= 21:
+		return digits[:n] + "." + digits[n:]
+	case -6 < n && n <= 0:
+		return "0." + strings.Repeat("0", -n) + digits
+	}
+	m := digits[:1]
+	if k > 1 {
+		m += "." + digits[1:]
+	}
+	if n-1 < 0 {
+		return m + "e-" + strconv.Itoa(1-n)
+	}
+	return m + "e+" + strconv.Itoa(n-1)
+}
 
 // exitLabel is "code <N>", "signal <SIG>" or "unknown exit code" (docs/reference.md#exec-outcome).
 func exitLabel(info sessions.Info) string {

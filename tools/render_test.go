@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -424,5 +425,58 @@ func TestLogNotes(t *testing.T) {
 		if got := logBudgetNote(sl, tc.offset != nil); got != tc.wantNote {
 			t.Errorf("%s: note %q, want %q", tc.name, got, tc.wantNote)
 		}
+	}
+}
+
+// Numbers in texts are written as JavaScript's Number.prototype.toString writes them (docs/reference.md#exec-timeout);
+// every want below is node's output for the same literal.
+func TestJSNumber(t *testing.T) {
+	tests := []struct {
+		f    float64
+		want string
+	}{
+		{1800, "1800"},
+		{0.5, "0.5"},
+		{0.05, "0.05"},
+		{1.5, "1.5"},
+		{1e-300, "1e-300"},
+		{-1e-300, "-1e-300"},
+		{1.5e21, "1.5e+21"},
+		{1e21, "1e+21"},
+		{1e20, "100000000000000000000"},
+		{123456789012345680000, "123456789012345680000"},
+		{9.999999999999999e20, "999999999999999900000"},
+		{1e-7, "1e-7"},
+		{2.5e-7, "2.5e-7"},
+		{123e-20, "1.23e-18"},
+		{0.000001, "0.000001"},
+		{1.234e-6, "0.000001234"},
+		{0.0000012345, "0.0000012345"},
+		{1e-5, "0.00001"},
+		{1.7976931348623157e308, "1.7976931348623157e+308"},
+		{5e-324, "5e-324"},
+		{math.Copysign(0, -1), "0"},
+		{0, "0"},
+		{0.30000000000000004, "0.30000000000000004"},
+		{0.2, "0.2"},
+		{0.001, "0.001"},
+		{604800, "604800"},
+		{100, "100"},
+		{9007199254740992, "9007199254740992"},
+		{-1.5, "-1.5"},
+		{1234.5678, "1234.5678"},
+		{1e100, "1e+100"},
+		{math.NaN(), "NaN"},
+		{math.Inf(1), "Infinity"},
+		{math.Inf(-1), "-Infinity"},
+	}
+	for _, tt := range tests {
+		if got := jsNumber(tt.f); got != tt.want {
+			t.Errorf("jsNumber(%v) = %q, want %q", tt.f, got, tt.want)
+		}
+	}
+	// The smallest timeout a call can give still makes a short text.
+	if got := timeoutText(1e-300); !strings.HasPrefix(got, "Command timed out after 1e-300 seconds. ") {
+		t.Errorf("timeoutText(1e-300) = %q", got)
 	}
 }
