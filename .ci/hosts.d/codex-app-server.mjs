@@ -2,7 +2,7 @@
 // way an IDE extension does, and calls execmcp's tools through Codex's own MCP client:
 //   initialize -> initialized -> thread/start -> mcpServer/tool/call (exec, then a background exec + process poll).
 // Usage: node hosts-codex.mjs <codex binary> <MCP server name in ~/.codex/config.toml>
-// HOME (and CODEX_HOME) must point at the scratch home that holds that config.toml. Exits 0 when every check
+// HOME must point at the (scratch) home whose ~/.codex/config.toml registers that server. Exits 0 when every check
 // passes, else 1 with the reason on stderr. Every message is echoed to stderr with a "codex>" or "codex<" prefix
 // when HOSTS_VERBOSE is set.
 import { spawn } from "node:child_process";
