@@ -1,7 +1,7 @@
 // Drives `codex app-server` (Codex CLI's model-free JSON-RPC front end, one JSON message per line on stdio) the
 // way an IDE extension does, and calls execmcp's tools through Codex's own MCP client:
 //   initialize -> initialized -> thread/start -> mcpServer/tool/call (exec, then a background exec + process poll).
-// Usage: node hosts-codex.mjs <codex binary> <MCP server name in ~/.codex/config.toml>
+// Usage: node codex-app-server.mjs <codex binary> <MCP server name in ~/.codex/config.toml>
 // HOME must point at the (scratch) home whose ~/.codex/config.toml registers that server. Exits 0 when every check
 // passes, else 1 with the reason on stderr. Every message is echoed to stderr with a "codex>" or "codex<" prefix
 // when HOSTS_VERBOSE is set.
@@ -10,7 +10,7 @@ import { createInterface } from "node:readline";
 
 const [codexBin, serverName] = process.argv.slice(2);
 if (!codexBin || !serverName) {
-  console.error("usage: node hosts-codex.mjs <codex binary> <server name>");
+  console.error("usage: node codex-app-server.mjs <codex binary> <server name>");
   process.exit(2);
 }
 const verbose = !!process.env.HOSTS_VERBOSE;
