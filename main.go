@@ -179,5 +179,5 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 	if cfg.Listen != "" {
 		return serveHTTP(t, cfg, logger, stderr)
 	}
-	return serveStdio(t, cfg, logger, stdin, stdout)
+	return serveStdio(t, cfg, logger, stdin, stdout, stderr)
 }

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
+	"golang.org/x/sys/unix"
 
 	"github.com/execmcp/execmcp/tools"
 )
@@ -68,12 +70,37 @@ func closeTools(t *tools.Tools, cfg config, logger *slog.Logger, sigs <-chan os.
 	}
 }
 
+// isTerminal reports whether r is a file open on a terminal (a person typing, not an MCP client's pipe).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// terminalHint is the one line printed to stderr when stdin is a terminal (docs/reference.md#stdio): a person
+// who started the server by hand learns that it is running, what it expects and how to try it.
+const terminalHint = "execmcp: serving MCP (JSON-RPC) on stdin/stdout for an MCP client; " +
+	"to try it, run: npx -y @modelcontextprotocol/inspector --cli %s --method tools/list (Ctrl-D here quits)\n"
+
 // serveStdio serves MCP on stdin/stdout until stdin ends or a signal arrives, then shuts down
 // (docs/reference.md#shutdown): stop reading, let in-flight handlers see cancellation, terminate every process
-// group. A second signal during shutdown kills every group at once and exits 1.
-func serveStdio(t *tools.Tools, cfg config, logger *slog.Logger, stdin io.Reader, stdout io.Writer) int {
+// group. A second signal during shutdown kills every group at once and exits 1. Both ends are normal operation
+// and logged at debug level only: a host forwards the server's stderr, and a line after its client is gone is noise
+// at best.
+func serveStdio(t *tools.Tools, cfg config, logger *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) int {
 	sigs, stop := notifyShutdown()
 	defer stop()
+
+	if isTerminal(stdin) {
+		self, err := os.Executable()
+		if err != nil {
+			self = "execmcp"
+		}
+		fmt.Fprintf(stderr, terminalHint, self)
+	}
 
 	srv := server.NewStdioServer(t.MCPServer())
 	server.WithErrorLogger(slog.NewLogLogger(logger.Handler(), slog.LevelError))(srv)
@@ -89,9 +116,9 @@ func serveStdio(t *tools.Tools, cfg config, logger *slog.Logger, stdin io.Reader
 		if err != nil && !errors.Is(err, context.Canceled) {
 			logger.Error("stdio transport failed", "err", err)
 		}
-		logger.Info("stdin closed; shutting down")
+		logger.Debug("stdin closed; shutting down")
 	case sig := <-sigs:
-		logger.Info("signal received; shutting down", "signal", sig.String())
+		logger.Debug("signal received; shutting down", "signal", sig.String())
 		cancel()
 		select {
 		case <-listened:

@@ -3,9 +3,10 @@
 // ProcessActions), so each parameter list exists once, in the schema files, pinned by golden tests.
 //
 // The input schemas list exactly the tools' parameters, in the order of the reference's parameter tables
-// (docs/reference.md#exec-parameters, docs/reference.md#process-parameters), with additionalProperties false and
-// no type arrays. The output schemas describe the structuredContent of every result (isError ones included);
-// they require status and deliberately do not set additionalProperties false.
+// (docs/reference.md#exec-parameters, docs/reference.md#process-parameters), with additionalProperties false.
+// The output schemas describe the structuredContent of every result (isError ones included); they require status
+// and deliberately do not set additionalProperties false. No schema uses a type array, which clients that map
+// tool schemas onto a single-type dialect reject: a nullable field is an anyOf of one-type branches.
 //
 // Concurrency: the exported variables are read-only data initialised at package initialisation and safe for
 // concurrent use. They alias the embedded bytes: callers must not modify them (copy first, e.g. with

@@ -118,11 +118,6 @@ func TestSchemaShape(t *testing.T) {
 				if ap != false {
 					t.Errorf("additionalProperties = %v, want false", ap)
 				}
-				walk(m, func(obj map[string]any) {
-					if _, isArr := obj["type"].([]any); isArr {
-						t.Errorf("type array in input schema: %v", obj)
-					}
-				})
 			} else {
 				if hasAP {
 					t.Errorf("output schema sets additionalProperties: %v", ap)
@@ -131,6 +126,26 @@ func TestSchemaShape(t *testing.T) {
 					t.Errorf("required = %v, want [status]", m["required"])
 				}
 			}
+			// Portability: a client that maps tool schemas onto a single-type dialect (such as the OpenAPI subset
+			// of Gemini function declarations) rejects a type array, so a nullable field is an anyOf whose
+			// branches have one type each, and MCP Inspector's schema portability check reports nothing.
+			walk(m, func(obj map[string]any) {
+				if typ, ok := obj["type"]; ok {
+					if _, isString := typ.(string); !isString {
+						t.Errorf("type is not a single string: %v", obj)
+					}
+				}
+				if branches, ok := obj["anyOf"]; ok {
+					if _, hasType := obj["type"]; hasType {
+						t.Errorf("anyOf beside type: %v", obj)
+					}
+					for _, b := range asSlice(branches) {
+						if bm, ok := b.(map[string]any); !ok || len(bm) != 1 || bm["type"] == nil {
+							t.Errorf("anyOf branch is not {\"type\": <one type>}: %v", b)
+						}
+					}
+				}
+			})
 		})
 	}
 }
@@ -301,7 +316,7 @@ func TestExecOutput(t *testing.T) {
 	}
 	checkTypes(t, props, map[string]any{
 		"sessionId": "string", "pid": "integer", "startedAt": "integer", "cwd": "string", "tail": "string",
-		"exitCode": []any{"integer", "null"}, "exitSignal": []any{"string", "null"}, "exitReason": "string",
+		"exitCode": nullable("integer"), "exitSignal": nullable("string"), "exitReason": "string",
 		"durationMs": "integer", "aggregated": "string", "aggregatedTruncated": "boolean", "timedOut": "boolean",
 		"truncated": "boolean", "warnings": "array", "tool": "string", "error": "string", "systemEvents": "array",
 	})
@@ -320,7 +335,7 @@ func TestProcessOutput(t *testing.T) {
 	}
 	checkTypes(t, props, map[string]any{
 		"sessionId": "string", "name": "string", "sessions": "array", "omitted": "integer", "aggregated": "string",
-		"aggregatedTruncated": "boolean", "exitCode": []any{"integer", "null"}, "exitSignal": []any{"string", "null"},
+		"aggregatedTruncated": "boolean", "exitCode": nullable("integer"), "exitSignal": nullable("string"),
 		"exitReason": "string", "timedOut": "boolean", "retryInMs": "integer", "total": "integer",
 		"totalLines": "integer", "totalChars": "integer", "truncated": "boolean", "signal": "string",
 		"warnings": "array", "error": "string", "systemEvents": "array",
@@ -330,12 +345,27 @@ func TestProcessOutput(t *testing.T) {
 	if got := orderedKeys(t, ProcessOutput, "properties", "sessions", "items", "properties"); !slices.Equal(got, entryWant) {
 		t.Errorf("list entry properties = %v, want %v", got, entryWant)
 	}
+	entry := props["sessions"].(map[string]any)["items"].(map[string]any)["properties"].(map[string]any)
+	checkTypes(t, entry, map[string]any{"exitCode": nullable("integer"), "exitSignal": nullable("string")})
 }
 
+// nullable is how the output schemas spell "typ or null": anyOf with one type per branch, no type array.
+func nullable(typ string) map[string]any {
+	return map[string]any{"anyOf": []any{map[string]any{"type": typ}, map[string]any{"type": "null"}}}
+}
+
+// checkTypes checks each property's type: a string is its "type", a map (see nullable) the whole property.
 func checkTypes(t *testing.T, props map[string]any, want map[string]any) {
 	t.Helper()
 	for name, typ := range want {
-		if got := props[name].(map[string]any)["type"]; !reflect.DeepEqual(got, typ) {
+		prop := props[name].(map[string]any)
+		if whole, ok := typ.(map[string]any); ok {
+			if !reflect.DeepEqual(prop, whole) {
+				t.Errorf("%s = %v, want %v", name, prop, whole)
+			}
+			continue
+		}
+		if got := prop["type"]; !reflect.DeepEqual(got, typ) {
 			t.Errorf("%s type = %v, want %v", name, got, typ)
 		}
 	}
@@ -370,6 +400,10 @@ func TestOutputExamples(t *testing.T) {
 		{ExecOutput, `{"exitCode":0}`},
 		{ExecOutput, `{"status":"done"}`},
 		{ExecOutput, `{"status":"completed","exitCode":1.5}`},
+		{ExecOutput, `{"status":"completed","exitCode":"1"}`},
+		{ExecOutput, `{"status":"failed","exitSignal":9}`},
+		{ProcessOutput, `{"status":"completed","exitCode":"0"}`},
+		{ProcessOutput, `{"status":"completed","sessions":[{"exitSignal":false}]}`},
 		{ExecOutput, `{"status":"completed","warnings":[1]}`},
 		{ProcessOutput, `{"status":"error"}`},
 		{ProcessOutput, `{"status":"completed","sessions":[{"pid":"1"}]}`},
@@ -412,6 +446,12 @@ func validate(schema map[string]any, v any) string {
 		if !slices.ContainsFunc(types, func(tt any) bool { return hasType(v, tt.(string)) }) {
 			return "type mismatch"
 		}
+	}
+	if branches, ok := schema["anyOf"].([]any); ok && !slices.ContainsFunc(branches, func(b any) bool {
+		bm, _ := b.(map[string]any)
+		return validate(bm, v) == ""
+	}) {
+		return "matches no anyOf branch"
 	}
 	if enum, ok := schema["enum"].([]any); ok && !slices.Contains(enum, v) {
 		return "not in enum"
