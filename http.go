@@ -642,7 +642,7 @@ func serveHTTP(t *tools.Tools, cfg config, logger *slog.Logger, stderr io.Writer
 		logger.Error("HTTP listener failed; shutting down", "err", err)
 		status = 1
 	case sig := <-sigs:
-		logger.Info("signal received; shutting down", "signal", sig.String())
+		logger.Debug("signal received; shutting down", "signal", sig.String())
 	}
 
 	t.BeginShutdown()

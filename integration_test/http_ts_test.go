@@ -239,7 +239,8 @@ func TestInspectorCLIHTTP(t *testing.T) {
 	if _, err := exec.LookPath("npx"); err != nil {
 		t.Skip("npx is not installed")
 	}
-	hs := StartHTTPServer(t, HTTPOptions{AuthToken: sharedToken})
+	// At debug level the server logs "client initialized", which tells a failed npx fetch from a reached server.
+	hs := StartHTTPServer(t, HTTPOptions{AuthToken: sharedToken, Env: []string{"EXECMCP_LOG_LEVEL=debug"}})
 	inspector := func(args ...string) (string, string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()

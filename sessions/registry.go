@@ -198,7 +198,7 @@ func (r *Registry) Start(spec Spec) (*Session, *PTYFallback, error) {
 	r.mu.Unlock()
 
 	s.supervise()
-	r.logger.Info("session started", "id", s.id, "scope", spec.Scope, "pid", s.pid, "pty", p.pty)
+	r.logger.Debug("session started", "id", s.id, "scope", spec.Scope, "pid", s.pid, "pty", p.pty)
 	r.logger.Debug("session command", "id", s.id, "command", output.TruncateMiddle(spec.Command, 200))
 	if closing {
 		// Close began between the check above and registration: this session must not outlive it.
@@ -715,7 +715,7 @@ func (r *Registry) finalize(s *Session) {
 	if info.ExitCode != nil {
 		code = *info.ExitCode
 	}
-	r.logger.Info("session finished", "id", s.id, "scope", s.scope, "pid", s.pid, "status", info.Status,
+	r.logger.Debug("session finished", "id", s.id, "scope", s.scope, "pid", s.pid, "status", info.Status,
 		"exitCode", code, "exitSignal", info.ExitSignal, "exitReason", info.ExitReason)
 	// The exit event exists before any waiter wakes, so a poll woken by finalization can acknowledge it.
 	if keep && !closing && r.opts.OnExit != nil {

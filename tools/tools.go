@@ -171,7 +171,7 @@ func New(opts Options) (*Tools, error) {
 		if res != nil {
 			protocol = res.ProtocolVersion
 		}
-		t.log.Info("client initialized", "client", name, "clientVersion", version, "protocol", protocol, "session", sid)
+		t.log.Debug("client initialized", "client", name, "clientVersion", version, "protocol", protocol, "session", sid)
 	})
 
 	instructions := instructionsFull
