@@ -58,6 +58,10 @@ type config struct {
 	// empty = none.
 	Tokens []authToken
 
+	// HTTPMaxSessions bounds the live MCP sessions over HTTP; a quarter of it (at least 1) bounds those of one
+	// principal (docs/reference.md#http).
+	HTTPMaxSessions int
+
 	OrphanGrace time.Duration
 
 	LogLevel slog.Level
@@ -96,6 +100,9 @@ const (
 	minStdioWorkers, maxStdioWorkers = 5, 100
 	minStatsIntervalMs               = 1000
 	maxStatsIntervalMs               = 3600000
+
+	defaultHTTPMaxSessions                 = 1000
+	minHTTPMaxSessions, maxHTTPMaxSessions = 1, 100000
 )
 
 // Defaults of the modes; the first of each list below.
@@ -372,6 +379,7 @@ func (l *loader) resolve(cfg *config, fc *fileConfig) {
 	cfg.ElevatedEnabled = pickBool(false, fc.elevatedEnabled, ev.elevatedEnabled)
 	cfg.ToolsAllow = pickList(fc.toolsAllow, ev.toolsAllow)
 	cfg.ToolsDeny = pickList(fc.toolsDeny, ev.toolsDeny)
+	cfg.HTTPMaxSessions = int(l.pickInt(defaultHTTPMaxSessions, minHTTPMaxSessions, maxHTTPMaxSessions, fc.httpMaxSessions, ev.httpMaxSessions))
 	cfg.OrphanGrace = defaultOrphanGrace
 	if s := ev.orphanGrace; s.set {
 		cfg.OrphanGrace = min(max(s.v, 0), maxOrphanGrace)

@@ -70,6 +70,7 @@ func TestDefaults(t *testing.T) {
 		OrphanGrace:     60 * time.Second,
 		LogLevel:        slog.LevelInfo,
 		StdioWorkers:    32,
+		HTTPMaxSessions: 1000,
 		Shell:           "/bin/sh",
 	}
 	if !configEqual(cfg, want) {
@@ -152,6 +153,14 @@ func TestClamps(t *testing.T) {
 			check: func(c config) bool { return c.StdioWorkers == 100 }},
 		{environ: []string{"EXECMCP_STATS_INTERVAL_MS=10"}, warn: `name=EXECMCP_STATS_INTERVAL_MS value=10 used=1000`,
 			check: func(c config) bool { return c.StatsInterval == time.Second }},
+		{environ: []string{"EXECMCP_HTTP_MAX_SESSIONS=0"}, warn: `name=EXECMCP_HTTP_MAX_SESSIONS value=0 used=1`,
+			check: func(c config) bool { return c.HTTPMaxSessions == 1 }},
+		{environ: []string{"EXECMCP_HTTP_MAX_SESSIONS=-7"}, warn: `name=EXECMCP_HTTP_MAX_SESSIONS value=-7 used=1`,
+			check: func(c config) bool { return c.HTTPMaxSessions == 1 }},
+		{environ: []string{"EXECMCP_HTTP_MAX_SESSIONS=100001"}, warn: `name=EXECMCP_HTTP_MAX_SESSIONS value=100001 used=100000`,
+			check: func(c config) bool { return c.HTTPMaxSessions == 100000 }},
+		{environ: []string{"EXECMCP_HTTP_MAX_SESSIONS=99999999999999999999"}, warn: `name=EXECMCP_HTTP_MAX_SESSIONS value=99999999999999999999 used=100000`,
+			check: func(c config) bool { return c.HTTPMaxSessions == 100000 }},
 		// Config numbers are clamped under their dotted path.
 		{config: `{"tools":{"exec":{"backgroundMs":0}}}`, warn: `name=tools.exec.backgroundMs value=0 used=10`,
 			check: func(c config) bool { return c.YieldMs == 10 }},
@@ -163,6 +172,10 @@ func TestClamps(t *testing.T) {
 			check: func(c config) bool { return c.KillGrace == time.Minute }},
 		{config: `{"tools":{"exec":{"timeoutSec":700000.5}}}`, warn: `name=tools.exec.timeoutSec value=700000.5 used=604800`,
 			check: func(c config) bool { return c.TimeoutSec == 604800 }},
+		{config: `{"tools":{"exec":{"httpMaxSessions":0}}}`, warn: `name=tools.exec.httpMaxSessions value=0 used=1`,
+			check: func(c config) bool { return c.HTTPMaxSessions == 1 }},
+		{config: `{"tools":{"exec":{"httpMaxSessions":1e6}}}`, warn: `name=tools.exec.httpMaxSessions value=1e6 used=100000`,
+			check: func(c config) bool { return c.HTTPMaxSessions == 100000 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.warn, func(t *testing.T) {
@@ -316,6 +329,14 @@ func TestPrecedence(t *testing.T) {
 	}
 	if cfg.KillGrace != 100*time.Millisecond {
 		t.Errorf("killGraceMs not in the file: KillGrace = %v, want the env value", cfg.KillGrace)
+	}
+
+	// The HTTP session bound: the file over the environment over the default.
+	if cfg, _ := mustLoad(t, "", []string{"EXECMCP_HTTP_MAX_SESSIONS=12"}, wd); cfg.HTTPMaxSessions != 12 {
+		t.Errorf("EXECMCP_HTTP_MAX_SESSIONS=12: HTTPMaxSessions = %d", cfg.HTTPMaxSessions)
+	}
+	if cfg, _ := mustLoad(t, writeConfig(t, `{"tools":{"exec":{"httpMaxSessions":7}}}`), []string{"EXECMCP_HTTP_MAX_SESSIONS=12"}, wd); cfg.HTTPMaxSessions != 7 {
+		t.Errorf("httpMaxSessions 7 over EXECMCP_HTTP_MAX_SESSIONS=12: HTTPMaxSessions = %d", cfg.HTTPMaxSessions)
 	}
 
 	// A clamp warning names the source that was used.

@@ -29,6 +29,7 @@ type fileConfig struct {
 	pathPrepend, allowlist   setting[[]string]
 	security, sandbox, host  setting[string]
 	cwd                      setting[string]
+	httpMaxSessions          setting[int64]
 }
 
 type jsonKind int
@@ -162,6 +163,7 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 				"host":                     enum(&fc.host, hostModes),
 				"cwd":                      cwd,
 				"killGraceMs":              integer(&fc.killGraceMs),
+				"httpMaxSessions":          integer(&fc.httpMaxSessions),
 			}},
 			"elevated": {kind: kindObject, children: map[string]*schemaNode{
 				"enabled": boolean(&fc.elevatedEnabled),

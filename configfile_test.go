@@ -56,7 +56,8 @@ func TestConfigFullFile(t *testing.T) {
       "sandboxNetwork": true,
       "host": "gateway",
       "cwd": "proj",
-      "killGraceMs": 1000.0
+      "killGraceMs": 1000.0,
+      "httpMaxSessions": 40
     },
     "elevated": { "enabled": true }
   }
@@ -86,6 +87,7 @@ func TestConfigFullFile(t *testing.T) {
 		OrphanGrace:              time.Minute,
 		LogLevel:                 slog.LevelInfo,
 		StdioWorkers:             32,
+		HTTPMaxSessions:          40,
 		Shell:                    "/bin/sh",
 	}
 	if !configEqual(cfg, want) {
@@ -130,6 +132,8 @@ func TestConfigErrors(t *testing.T) {
 		{name: "timeoutSec negative", content: `{"tools":{"exec":{"timeoutSec":-0.5}}}`, want: "tools.exec.timeoutSec: must be 0 or more"},
 		{name: "backgroundMs fraction", content: `{"tools":{"exec":{"backgroundMs":10.5}}}`, want: "tools.exec.backgroundMs: expected an integer, got number"},
 		{name: "cleanupMs object", content: `{"tools":{"exec":{"cleanupMs":{}}}}`, want: "tools.exec.cleanupMs: expected an integer, got object"},
+		{name: "httpMaxSessions string", content: `{"tools":{"exec":{"httpMaxSessions":"10"}}}`, want: "tools.exec.httpMaxSessions: expected an integer, got string"},
+		{name: "httpMaxSessions fraction", content: `{"tools":{"exec":{"httpMaxSessions":2.5}}}`, want: "tools.exec.httpMaxSessions: expected an integer, got number"},
 		{name: "killGraceMs bool", content: `{"tools":{"exec":{"killGraceMs":false}}}`, want: "tools.exec.killGraceMs: expected an integer, got boolean"},
 		{name: "notifyOnExit string", content: `{"tools":{"exec":{"notifyOnExit":"true"}}}`, want: "tools.exec.notifyOnExit: expected a boolean, got string"},
 		{name: "notifyOnExitEmptySuccess number", content: `{"tools":{"exec":{"notifyOnExitEmptySuccess":1}}}`, want: "tools.exec.notifyOnExitEmptySuccess: expected a boolean, got number"},

@@ -52,6 +52,7 @@ type envValues struct {
 	toolsAllow, toolsDeny                setting[[]string]
 
 	listen, configPath, authToken, authTokensFile string
+	httpMaxSessions                               setting[int64]
 
 	orphanGrace                   setting[time.Duration]
 	logLevel                      setting[string]
@@ -132,6 +133,9 @@ func envTable(ev *envValues) []envVar {
 			def: "unset", values: "token without whitespace", doc: "one shared bearer token"},
 		{name: envAuthTokensFile, read: readText(&ev.authTokensFile),
 			def: "unset", values: "path", doc: "the tokens file mapping tokens to agent ids"},
+		{name: "EXECMCP_HTTP_MAX_SESSIONS", key: "tools.exec.httpMaxSessions", read: readInteger(&ev.httpMaxSessions),
+			def: itoa(defaultHTTPMaxSessions), values: "integer, clamp " + between(minHTTPMaxSessions, maxHTTPMaxSessions),
+			doc: "the live MCP sessions over HTTP, in all (a quarter of it per principal)"},
 		{name: "EXECMCP_ORPHAN_GRACE", read: readDuration(&ev.orphanGrace),
 			def: defaultOrphanGrace.String(), values: "duration, clamp 0.." + maxOrphanGrace.String(),
 			doc: "how long the work of a closed MCP session lives on"},

@@ -57,6 +57,9 @@ func TestEnvValues(t *testing.T) {
 		{"EXECMCP_STATS_INTERVAL_MS=10000", func(c config) bool { return c.StatsInterval == 10*time.Second }},
 		{"EXECMCP_STATS_INTERVAL_MS=0", func(c config) bool { return c.StatsInterval == 0 }},
 		{"EXECMCP_STATS_INTERVAL_MS=-5", func(c config) bool { return c.StatsInterval == 0 }},
+		{"EXECMCP_HTTP_MAX_SESSIONS=4", func(c config) bool { return c.HTTPMaxSessions == 4 }},
+		{"EXECMCP_HTTP_MAX_SESSIONS=1", func(c config) bool { return c.HTTPMaxSessions == 1 }},
+		{"EXECMCP_HTTP_MAX_SESSIONS=100000", func(c config) bool { return c.HTTPMaxSessions == 100000 }},
 		// An empty variable counts as unset.
 		{"PI_BASH_YIELD_MS=", func(c config) bool { return c.YieldMs == 10000 }},
 		{"EXECMCP_SECURITY=", func(c config) bool { return c.Security == "full" }},
@@ -139,6 +142,8 @@ func TestEnvErrors(t *testing.T) {
 		{"EXECMCP_LOG_LEVEL=INFO", `invalid value for EXECMCP_LOG_LEVEL: "INFO" is not one of debug, info, warn, error`},
 		{"EXECMCP_STDIO_WORKERS=many", `invalid value for EXECMCP_STDIO_WORKERS: "many" is not an integer`},
 		{"EXECMCP_STATS_INTERVAL_MS=10s", `invalid value for EXECMCP_STATS_INTERVAL_MS: "10s" is not an integer`},
+		{"EXECMCP_HTTP_MAX_SESSIONS=1e3", `invalid value for EXECMCP_HTTP_MAX_SESSIONS: "1e3" is not an integer`},
+		{"EXECMCP_HTTP_MAX_SESSIONS=many", `invalid value for EXECMCP_HTTP_MAX_SESSIONS: "many" is not an integer`},
 		{"EXECMCP_ALLOWLIST=git,bin/tool", `tools.exec.allowlist: "bin/tool" must be an executable name or an absolute path glob`},
 		{"EXECMCP_ALLOWLIST=/usr/bin/[", `tools.exec.allowlist: "/usr/bin/[" is not a valid path glob (syntax error in pattern)`},
 		{"EXECMCP_HOST=sandbox", `tools.exec.host is "sandbox" but tools.exec.sandbox is "none"`},

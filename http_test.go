@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,9 +16,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/execmcp/execmcp/policy"
 	"github.com/execmcp/execmcp/sessions"
@@ -88,7 +92,8 @@ func TestHTTPAuthentication(t *testing.T) {
 			if w.Code != tt.status || next.called != (tt.status == 418) || next.agent != tt.agent {
 				t.Errorf("%s %q: %d called=%v agent=%q", path, tt.auth, w.Code, next.called, next.agent)
 			}
-			if tt.status == 401 && (w.Header().Get("WWW-Authenticate") != `Bearer realm="execmcp"` || w.Body.String() != "unauthorized\n") {
+			if tt.status == 401 && (w.Header().Get("WWW-Authenticate") != `Bearer realm="execmcp"` || w.Body.String() != "unauthorized\n" ||
+				w.Header().Get("Connection") != "close") {
 				t.Errorf("%s %q: 401 headers %v body %q", path, tt.auth, w.Header(), w.Body.String())
 			}
 		}
@@ -131,7 +136,8 @@ func TestHTTPOrigin(t *testing.T) {
 			r.Header.Set("Origin", tt.origin)
 		}
 		w, next := serveFront(loop, r)
-		if tt.ok != next.called || !tt.ok && (w.Code != 403 || w.Body.String() != fmt.Sprintf("Forbidden: invalid Origin header %q\n", tt.origin)) {
+		if tt.ok != next.called || !tt.ok && (w.Code != 403 || w.Body.String() != fmt.Sprintf("Forbidden: invalid Origin header %q\n", tt.origin) ||
+			w.Header().Get("Connection") != "close") {
 			t.Errorf("loopback %q: %d %q", tt.origin, w.Code, w.Body.String())
 		}
 		// Not checked on a non-loopback listener.
@@ -179,6 +185,13 @@ func TestHTTPBodyLimit(t *testing.T) {
 // httpTestServer serves the real transports on a loopback httptest server.
 func httpTestServer(t *testing.T, tokens []authToken) (*httptest.Server, *tools.Tools) {
 	t.Helper()
+	srv, tl, _ := httpTestTransports(t, tokens, 0)
+	return srv, tl
+}
+
+// httpTestTransports is httpTestServer with a session bound (0 = the default) that also returns the transports.
+func httpTestTransports(t *testing.T, tokens []authToken, maxSessions int) (*httptest.Server, *tools.Tools, *httpTransports) {
+	t.Helper()
 	tl, err := tools.New(tools.Options{
 		Version: "test", Tools: policy.ToolSet{Exec: true, Process: true}, YieldMs: 10000, TimeoutSec: 1800,
 		Cwd: t.TempDir(), Environ: os.Environ(), Shell: "/bin/sh", NotifyOnExit: true, Security: "full",
@@ -188,7 +201,7 @@ func httpTestServer(t *testing.T, tokens []authToken) (*httptest.Server, *tools.
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{Listen: "127.0.0.1:0", Tokens: tokens}
+	cfg := config{Listen: "127.0.0.1:0", Tokens: tokens, HTTPMaxSessions: maxSessions}
 	tr := newHTTPTransports(tl, cfg, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(tr.handler)
 	t.Cleanup(func() {
@@ -201,7 +214,7 @@ func httpTestServer(t *testing.T, tokens []authToken) (*httptest.Server, *tools.
 			t.Error(err)
 		}
 	})
-	return srv, tl
+	return srv, tl, tr
 }
 
 // post sends one JSON-RPC message to /mcp and returns the status, the session id header and the body.
@@ -410,4 +423,297 @@ func liveMembers(pgid int) []int {
 		}
 	}
 	return out
+}
+
+func TestHTTPSessionsBounds(t *testing.T) {
+	discard := slog.New(slog.DiscardHandler)
+	for maxSessions, per := range map[int]int{1: 1, 3: 1, 4: 1, 8: 2, 1000: 250, 100000: 25000, 0: 250} {
+		if h := newHTTPSessions(maxSessions, discard); h.perPrincipal != per || (maxSessions > 0 && h.max != maxSessions) {
+			t.Errorf("max %d: bounds %d / %d per principal, want %d per principal", maxSessions, h.max, h.perPrincipal, per)
+		}
+	}
+	h := newHTTPSessions(8, discard) // 2 per principal
+	a1, ok := h.reserve("alpha", streamableSession)
+	if !ok {
+		t.Fatal("first reservation refused")
+	}
+	id := h.issue(a1)
+	if !regexp.MustCompile(`^mcp-session-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(id) {
+		t.Errorf("streamable session id %q", id)
+	}
+	if again := h.issue(a1); again != "" {
+		t.Errorf("a slot issued a second id %q", again)
+	}
+	if !h.owns("alpha", id, streamableSession) || h.owns("beta", id, streamableSession) || h.owns("", id, streamableSession) ||
+		h.owns("alpha", id, sseSession) || h.owns("alpha", "mcp-session-x", streamableSession) {
+		t.Error("owns: only alpha's streamable session is alpha's")
+	}
+	a2, ok := h.reserve("alpha", streamableSession)
+	if !ok {
+		t.Fatal("second reservation refused")
+	}
+	if _, ok := h.reserve("alpha", sseSession); ok {
+		t.Error("alpha reserved a place beyond its bound of 2")
+	}
+	h.release(a2)
+	h.release(a2) // twice: no effect
+	h.release(a1) // issued: no effect
+	if total, own := h.live("alpha"); total != 1 || own != 1 {
+		t.Errorf("after releasing: %d live, %d of alpha; want 1, 1", total, own)
+	}
+	// SSE: the id is a plain uuid; finish ends the session, or releases an unissued slot.
+	s1, _ := h.reserve("alpha", sseSession)
+	sid := h.issue(s1)
+	if len(sid) != 36 || strings.HasPrefix(sid, "mcp-session-") || !h.owns("alpha", sid, sseSession) {
+		t.Errorf("SSE session id %q", sid)
+	}
+	h.end(sid, streamableSession) // the wrong transport: no effect
+	if total, _ := h.live("alpha"); total != 2 {
+		t.Errorf("end with the wrong kind changed the count: %d", total)
+	}
+	h.finish(s1)
+	h.finish(s1)
+	s2, _ := h.reserve("alpha", sseSession)
+	h.finish(s2)
+	if total, own := h.live("alpha"); total != 1 || own != 1 || h.owns("alpha", sid, sseSession) {
+		t.Errorf("after finish: %d live, %d of alpha", total, own)
+	}
+	// The bound in all.
+	for _, p := range []string{"b", "b", "c", "c", "d", "d", "e"} {
+		slot, ok := h.reserve(p, streamableSession)
+		if !ok {
+			t.Fatalf("reservation of %s refused at %v", p, h.counts)
+		}
+		h.issue(slot)
+	}
+	if _, ok := h.reserve("f", streamableSession); ok {
+		t.Error("a place was reserved beyond the bound of 8")
+	}
+	h.end(id, streamableSession)
+	h.end(id, streamableSession)
+	if _, ok := h.reserve("f", streamableSession); !ok {
+		t.Error("no place after a session ended")
+	}
+	// Concurrent use keeps the count exact.
+	h = newHTTPSessions(100000, discard)
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			p := fmt.Sprint("p", g%4)
+			for i := range 200 {
+				slot, ok := h.reserve(p, sessionKind(1+i%2))
+				if !ok {
+					t.Error("refused")
+					return
+				}
+				switch i % 3 {
+				case 0:
+					h.release(slot)
+				case 1:
+					h.finish(slot)
+				default:
+					h.end(h.issue(slot), slot.kind)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if total, _ := h.live("p0"); total != 0 || len(h.owners) != 0 || len(h.counts) != 0 {
+		t.Errorf("after concurrent use: %d live, %d owners, counts %v", total, len(h.owners), h.counts)
+	}
+}
+
+// del sends DELETE /mcp.
+func del(t *testing.T, url, sid, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("DELETE", url+"/mcp", nil)
+	req.Header.Set("Mcp-Session-Id", sid)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Sessions end on DELETE and when the SSE stream closes; another principal's session id is an unknown one; the
+// bounds answer 429.
+func TestHTTPSessionsLifecycle(t *testing.T) {
+	const tokA, tokB = "tokA-0123456789abcdef", "tokB-0123456789abcdef"
+	srv, _, tr := httpTestTransports(t, []authToken{{tokA, "alpha"}, {tokB, "beta"}}, 8)
+	h := tr.sessions
+	code, sid, _ := post(t, srv.URL, "", tokA, initializeBody)
+	if code != 200 || !h.owns("alpha", sid, streamableSession) {
+		t.Fatalf("initialize: %d %q", code, sid)
+	}
+	if total, own := h.live("alpha"); total != 1 || own != 1 {
+		t.Errorf("after initialize: %d live, %d of alpha", total, own)
+	}
+	list := `{"jsonrpc":"2.0","id":3,"method":"tools/list"}`
+	if code, _, body := post(t, srv.URL, sid, tokB, list); code != 404 || body != "Invalid session ID\n" {
+		t.Errorf("beta with alpha's session: %d %q", code, body)
+	}
+	if code := del(t, srv.URL, sid, tokB); code != 404 {
+		t.Errorf("beta's DELETE of alpha's session: %d", code)
+	}
+	if code, _, body := post(t, srv.URL, sid, tokA, list); code != 200 || !strings.Contains(body, `"exec"`) {
+		t.Errorf("alpha after beta's attempts: %d %q", code, body)
+	}
+	if code := del(t, srv.URL, sid, tokA); code != 200 {
+		t.Errorf("alpha's DELETE: %d", code)
+	}
+	if total, _ := h.live("alpha"); total != 0 {
+		t.Errorf("after DELETE: %d live", total)
+	}
+	if code := del(t, srv.URL, sid, tokA); code != 404 {
+		t.Errorf("second DELETE: %d", code)
+	}
+	// SSE: counted while the stream is open.
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/sse", nil)
+	req.Header.Set("Authorization", "Bearer "+tokB)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 256)
+	n, _ := resp.Body.Read(buf)
+	sseID := strings.TrimSpace(strings.TrimPrefix(string(buf[:n]), "event: endpoint\ndata: /message?sessionId="))
+	if !h.owns("beta", sseID, sseSession) {
+		t.Errorf("SSE session %q is not beta's", sseID)
+	}
+	for _, tok := range []string{tokA, tokB} {
+		req, _ := http.NewRequest("POST", srv.URL+"/message?sessionId="+sseID, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		switch {
+		case tok == tokA && (r.StatusCode != 404 || string(b) != `{"jsonrpc":"2.0","id":null,"error":{"code":-32602,"message":"Invalid session ID"}}`+"\n"):
+			t.Errorf("alpha on beta's SSE session: %d %q", r.StatusCode, b)
+		case tok == tokB && r.StatusCode != 202:
+			t.Errorf("beta on its SSE session: %d %q", r.StatusCode, b)
+		}
+	}
+	cancel()
+	resp.Body.Close()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if total, _ := h.live("beta"); total == 0 && !h.owns("beta", sseID, sseSession) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the SSE session was still counted 5 s after its stream closed")
+		}
+	}
+	// Bounds: 2 per principal.
+	for i := range 2 {
+		if code, _, _ := post(t, srv.URL, "", tokA, initializeBody); code != 200 {
+			t.Fatalf("initialize %d: %d", i, code)
+		}
+	}
+	body := strings.Replace(initializeBody, `"id":1`, `"id":"abc"`, 1)
+	if code, _, got := post(t, srv.URL, "", tokA, body); code != 429 || got != `{"jsonrpc":"2.0","id":"abc","error":{"code":-32000,"message":"too many sessions"}}`+"\n" {
+		t.Errorf("third initialize: %d %q", code, got)
+	}
+	if total, own := h.live("alpha"); total != 2 || own != 2 {
+		t.Errorf("after the refusal: %d live, %d of alpha", total, own)
+	}
+	// A request that is not an initialize is not counted, even when it mentions one.
+	if code, _, _ := post(t, srv.URL, "", tokA, `{"jsonrpc":"2.0","id":"initialize","method":"ping"}`); code == 429 {
+		t.Error("a ping with the id \"initialize\" was refused as an initialize")
+	}
+}
+
+// The idle sweep of Streamable HTTP ends a session through httpSessions (its Terminate), so the count goes down.
+func TestHTTPSessionsIdleSweep(t *testing.T) {
+	tl, err := tools.New(tools.Options{
+		Version: "test", Tools: policy.ToolSet{Exec: true, Process: true}, YieldMs: 10000, TimeoutSec: 1800,
+		Cwd: t.TempDir(), Environ: os.Environ(), Shell: "/bin/sh", Security: "full", Sandbox: "none", Host: "auto",
+		OrphanGrace: time.Hour, Sessions: sessions.Options{KillGrace: 200 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHTTPSessions(4, slog.New(slog.DiscardHandler))
+	streamable := server.NewStreamableHTTPServer(tl.MCPServer(), server.WithSessionIdManagerResolver(h),
+		server.WithSessionIdleTTL(time.Second), server.WithHTTPContextFunc(principalContext),
+		server.WithStreamableHTTPLogger(slog.New(slog.DiscardHandler)))
+	front := newHTTPFront(nil, true, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(front.wrap(h.mcpGate(tl, streamable)))
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = streamable.Shutdown(ctx)
+		srv.Close()
+		_ = tl.Close(ctx)
+	}()
+	code, sid, _ := post(t, srv.URL, "", "", initializeBody)
+	if code != 200 || sid == "" {
+		t.Fatalf("initialize: %d", code)
+	}
+	start := time.Now()
+	for total, _ := h.live(""); total != 0; total, _ = h.live("") {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("the session was still counted %v after it went idle (TTL 1 s)", time.Since(start))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, _, body := post(t, srv.URL, sid, "", `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`); code != 404 {
+		t.Errorf("swept session: %d %q", code, body)
+	}
+}
+
+// The body deadline: a client that withholds a declared body is answered 400 and its connection closes once the
+// deadline passes; a body read in time lifts the deadline, so that a long response is not cut.
+func TestHTTPBodyDeadline(t *testing.T) {
+	f := newHTTPFront(nil, true, slog.New(slog.DiscardHandler))
+	f.bodyTimeout = 300 * time.Millisecond
+	var ctxErr error
+	var mu sync.Mutex
+	srv := httptest.NewServer(f.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(3 * f.bodyTimeout) // longer than the body deadline
+		mu.Lock()
+		ctxErr = r.Context().Err()
+		mu.Unlock()
+		b, _ := io.ReadAll(r.Body)
+		_, _ = w.Write(b)
+	})))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	_, _ = io.WriteString(conn, "POST /mcp HTTP/1.1\r\nHost: "+addr+"\r\nContent-Length: 100\r\n\r\n0123456789")
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	all, _ := io.ReadAll(conn) // until EOF
+	el := time.Since(start)
+	if !strings.HasPrefix(string(all), "HTTP/1.1 400 Bad Request\r\n") || !strings.HasSuffix(string(all), "\r\n\r\ncannot read the request body\n") ||
+		!strings.Contains(string(all), "\r\nConnection: close\r\n") {
+		t.Errorf("withheld body: %q", all)
+	}
+	if el < f.bodyTimeout || el > f.bodyTimeout+3*time.Second {
+		t.Errorf("withheld body answered after %v, want after about %v", el, f.bodyTimeout)
+	}
+	// A body in time: the deadline is lifted before the handler runs.
+	resp, err := http.Post(srv.URL+"/mcp", "application/json", strings.NewReader(`{"x":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if resp.StatusCode != 200 || string(b) != `{"x":1}` || ctxErr != nil {
+		t.Errorf("body in time: %d %q, request context %v", resp.StatusCode, b, ctxErr)
+	}
 }
