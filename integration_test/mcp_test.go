@@ -29,7 +29,8 @@ const (
 // docs/reference.md#tool-schemas).
 func TestI67StdioHygiene(t *testing.T) {
 	par(t)
-	s := StartServer(t, Options{Raw: true})
+	// At debug level the server logs every session and client: all of it must go to stderr, none to stdout.
+	s := StartServer(t, Options{Raw: true, Env: []string{"EXECMCP_LOG_LEVEL=debug"}})
 	c := s.Raw()
 	init := c.Initialize(legacyProtocol)
 	if si, _ := init["serverInfo"].(map[string]any); si["name"] != "execmcp" {
