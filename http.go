@@ -570,6 +570,9 @@ func newHTTPTransports(t *tools.Tools, cfg config, logger *slog.Logger) *httpTra
 		server.WithSessionIdleTTL(httpSessionIdleTTL),
 		server.WithHTTPContextFunc(principalContext),
 		server.WithStreamableHTTPLogger(logger),
+		// The front end bounds bodies (8 MiB, 413 with the connection closed); mcp-go's own bound (4 MiB by
+		// default) must not answer first.
+		server.WithMaxRequestBodyBytes(httpMaxBodyBytes),
 	)
 	sse := server.NewSSEServer(s,
 		server.WithSSEEndpoint("/sse"),
@@ -578,6 +581,7 @@ func newHTTPTransports(t *tools.Tools, cfg config, logger *slog.Logger) *httpTra
 		server.WithKeepAliveInterval(httpHeartbeat),
 		server.WithSSEContextFunc(principalContext),
 		server.WithSessionIDGenerator(sessions.sseSessionID),
+		server.WithSSEMaxRequestBodyBytes(httpMaxBodyBytes),
 	)
 	mcpHandler := front.wrap(sessions.mcpGate(t, streamable))
 	sseHandler := front.wrap(sessions.sseGate(sse.SSEHandler()))

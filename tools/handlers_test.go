@@ -705,7 +705,8 @@ func TestInitializeAndSetLevel(t *testing.T) {
 	if b, _ := json.Marshal(h.tl.srv.HandleMessage(h.ctx, set)); strings.Contains(string(b), `"error":{`) {
 		t.Fatalf("setLevel: %s", b)
 	}
-	h.exec(M{"command": "echo boom; exit 127", "background": true})
+	// The command outlives the exec call's own result, which would otherwise carry (and take) the event.
+	h.exec(M{"command": "sleep 0.2; echo boom; exit 127", "background": true})
 	if n, ok := h.sess.next(t, "notifications/message", 1500*time.Millisecond); ok {
 		t.Fatalf("message below the set level sent: %v", n)
 	}
