@@ -50,7 +50,7 @@ func checkLiveExit(t *testing.T, hs *HTTPServer, c *HClient, stream, tsName stri
 	wantStatus(t, r, "completed")
 
 	id, _ := c.Background(`echo first; sleep 0.5; echo live; date +%s%N > ` + tsName)
-	r = c.Proc("poll", "sessionId", id, "timeout", 3000)
+	r = c.Proc("poll", "sessionId", id, "timeout", 3000, "until", "^first$")
 	if r.IsError || r.Str("status") != "running" || !strings.HasPrefix(r.Text, "first") {
 		t.Errorf("poll of the running session = %s, want running with output first", r)
 	}

@@ -415,12 +415,13 @@ func BenchmarkSessions1000(b *testing.B) {
 // ---------------------------------------------------------------------------------------------------------------
 // poll wake-up
 
-// BenchmarkPollWakeup: a poll with timeout 5000 waits on a quiet background session; another goroutine writes a
-// line that the session echoes; the figure is the time from the write call's return to the poll's return (nothing
-// subtracted). Baseline: the round trip of a poll that does not wait (timeout 0) in the same run.
-//   - running: `while read l; do echo "$l"; done` keeps running, so the poll returns when the burst has been quiet
-//     for 2 ms (sessions.burstQuiet; docs/reference.md#poll-wait allows up to 100 ms of gathering).
-//   - exit: `read l; echo "$l"` exits after its echo; the finalization ends the gathering window early.
+// BenchmarkPollWakeup: a poll with timeout 5000 and until matching the next line waits on a quiet background
+// session; another goroutine writes a line that the session echoes; the figure is the time from the write call's
+// return to the poll's return (nothing subtracted), which must stay within 50 ms of the matching line
+// (docs/reference.md#poll-wait). Baseline: the round trip of a poll that does not wait (timeout 0) in the same run.
+//   - running: `while read l; do echo "$l"; done` keeps running, so only the match ends the wait (a plain poll
+//     with a timeout would wait the whole 5 s).
+//   - exit: `read l; echo "$l"` exits after its echo; the match or the finalization ends the wait.
 func BenchmarkPollWakeup(b *testing.B) {
 	for _, mode := range []string{"running", "exit"} {
 		b.Run(mode, func(b *testing.B) {
@@ -443,7 +444,7 @@ func BenchmarkPollWakeup(b *testing.B) {
 				got := make(chan *Result, 1)
 				var polled time.Time
 				go func() {
-					r, err := s.CallCtx(context.Background(), "process", map[string]any{"action": "poll", "sessionId": id, "timeout": 5000}, nil)
+					r, err := s.CallCtx(context.Background(), "process", map[string]any{"action": "poll", "sessionId": id, "timeout": 5000, "until": "^" + line + "$"}, nil)
 					polled = time.Now()
 					if err != nil {
 						r = &Result{Text: err.Error(), IsError: true}
@@ -465,6 +466,9 @@ func BenchmarkPollWakeup(b *testing.B) {
 					s.WaitFinished(id, 10*time.Second)
 					s.Proc("remove", "sessionId", id)
 				}
+			}
+			if p50 := pctl(wake, 50); p50 > 50*time.Millisecond {
+				b.Errorf("until wake-up p50 %v, want within 50 ms of the matching line", p50)
 			}
 			b.ReportMetric(ms(pctl(wake, 50)), "wake-p50-ms")
 			b.ReportMetric(ms(pctl(wake, 99)), "wake-p99-ms")

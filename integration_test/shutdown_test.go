@@ -213,7 +213,7 @@ func TestK79Limits(t *testing.T) {
 	id, _ := s.Background(`sleep 30`)
 	wantProcError(t, s.Proc("write", "sessionId", id, "data", strings.Repeat("a", 1048577)), "data is too long (1048577 bytes; limit 1048576).")
 	wantProcError(t, s.Proc("write", "sessionId", id, "input", "x"),
-		`Unknown parameter "input" for process. Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal.`)
+		`Unknown parameter "input" for process. Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until.`)
 	wantText(t, s.Exec(`echo still-alive`), "still-alive")
 }
 

@@ -281,6 +281,17 @@ func (b *Buffer) Drain() Drained {
 	return d
 }
 
+// EachPending calls fn with each pending chunk of stdout, in arrival order, then each of stderr. The slices are
+// only valid during the call.
+func (b *Buffer) EachPending(fn func(s Stream, p []byte)) {
+	for si, st := range [2]Stream{Stdout, Stderr} {
+		q := &b.pending[si]
+		for _, c := range q.items[q.head:] {
+			fn(st, q.data[c.start:c.end])
+		}
+	}
+}
+
 func (q *chunkQueue) reset() {
 	if cap(q.items) > 64 {
 		// Do not keep a large index alive after a burst of tiny chunks.

@@ -212,9 +212,10 @@ func TestProcessInput(t *testing.T) {
 		{"limit", "number", "Log length"},
 		{"timeout", "number", "For poll: wait up to this many milliseconds before returning (at most 30000)"},
 		{"signal", "string", "Signal for kill: TERM (default; escalates to KILL after the grace period), INT, HUP, QUIT, USR1, USR2 or KILL"},
+		{"until", "string", "For poll: keep waiting (up to timeout) until a line of output matches this regular expression (RE2)"},
 	}
 	m := checkParams(t, ProcessInput, params,
-		"action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal")
+		"action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until")
 	if !reflect.DeepEqual(m["required"], []any{"action"}) {
 		t.Errorf("required = %v", m["required"])
 	}
@@ -324,7 +325,7 @@ func TestExecOutput(t *testing.T) {
 
 func TestProcessOutput(t *testing.T) {
 	want := []string{"status", "sessionId", "name", "sessions", "omitted", "aggregated", "aggregatedTruncated", "exitCode",
-		"exitSignal", "exitReason", "timedOut", "retryInMs", "total", "totalLines", "totalChars", "truncated", "signal",
+		"exitSignal", "exitReason", "timedOut", "retryInMs", "matched", "match", "total", "totalLines", "totalChars", "truncated", "signal",
 		"warnings", "error", "systemEvents"}
 	if got := orderedKeys(t, ProcessOutput, "properties"); !slices.Equal(got, want) {
 		t.Errorf("properties = %v, want %v", got, want)
@@ -336,7 +337,7 @@ func TestProcessOutput(t *testing.T) {
 	checkTypes(t, props, map[string]any{
 		"sessionId": "string", "name": "string", "sessions": "array", "omitted": "integer", "aggregated": "string",
 		"aggregatedTruncated": "boolean", "exitCode": nullable("integer"), "exitSignal": nullable("string"),
-		"exitReason": "string", "timedOut": "boolean", "retryInMs": "integer", "total": "integer",
+		"exitReason": "string", "timedOut": "boolean", "retryInMs": "integer", "matched": "boolean", "match": "string", "total": "integer",
 		"totalLines": "integer", "totalChars": "integer", "truncated": "boolean", "signal": "string",
 		"warnings": "array", "error": "string", "systemEvents": "array",
 	})
@@ -387,6 +388,7 @@ func TestOutputExamples(t *testing.T) {
 		`{"status":"completed","sessions":[]}`,
 		`{"status":"completed","sessions":[{"sessionId":"amber-atlas","status":"running","pid":1,"startedAt":1,"runtimeMs":5,"cwd":"/","command":"npm run dev","name":"npm run","tail":"","truncated":false},{"sessionId":"calm-reef","status":"failed","startedAt":1,"endedAt":2,"runtimeMs":1,"cwd":"/","command":"x","tail":"t","truncated":true,"exitSignal":"SIGKILL","exitReason":"signal"}],"omitted":3}`,
 		`{"status":"running","sessionId":"a","aggregated":"","name":"sleep 5","retryInMs":5000}`,
+		`{"status":"running","sessionId":"a","aggregated":"READY\n","retryInMs":5000,"matched":true,"match":"READY"}`,
 		`{"status":"failed","sessionId":"a","exitCode":null,"exitSignal":"SIGTERM","exitReason":"overall-timeout","timedOut":true,"aggregated":"x"}`,
 		`{"status":"completed","sessionId":"a","total":3,"totalLines":3,"totalChars":14,"truncated":false,"exitCode":0,"exitSignal":null,"exitReason":"exit"}`,
 		`{"status":"completed","sessionId":"a","signal":"SIGTERM"}`,

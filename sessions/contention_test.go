@@ -124,7 +124,7 @@ func TestContention(t *testing.T) {
 		case 0:
 			start(rng, scopes[rng.IntN(len(scopes))])
 		case 1, 2:
-			_, err := r.Poll(ctx, x.scope, x.id, time.Duration(rng.IntN(30))*time.Millisecond)
+			_, err := r.Poll(ctx, x.scope, x.id, time.Duration(rng.IntN(30))*time.Millisecond, nil)
 			okErr("Poll", err)
 		case 3:
 			_, err := r.Write(ctx, x.scope, x.id, []byte("line"+strconv.Itoa(rng.IntN(100))+"\n"), rng.IntN(8) == 0)
@@ -160,7 +160,7 @@ func TestContention(t *testing.T) {
 				s.Background()
 			}
 		default:
-			_, err := r.Poll(ctx, x.scope, x.id, 0)
+			_, err := r.Poll(ctx, x.scope, x.id, 0, nil)
 			okErr("Poll", err)
 		}
 	}

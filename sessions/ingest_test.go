@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,7 +85,7 @@ func TestIngestNotHeldDuringDSRReply(t *testing.T) {
 	var worst time.Duration
 	lines := 0
 	for lines < 10 {
-		res, err := r.Poll(t.Context(), "test", clock.ID(), 5*time.Second)
+		res, err := r.Poll(t.Context(), "test", clock.ID(), 5*time.Second, regexp.MustCompile("^"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"regexp"
 	"runtime"
 	"sort"
 	"sync"
@@ -278,9 +279,9 @@ func (r *Registry) List(scope string) []Info {
 
 var retrySchedule = [...]time.Duration{5 * time.Second, 10 * time.Second, 30 * time.Second, 60 * time.Second}
 
-// Poll drains the session's pending output, first waiting up to wait for output or exit
-// (docs/reference.md#process-poll).
-func (r *Registry) Poll(ctx context.Context, scope, id string, wait time.Duration) (PollResult, error) {
+// Poll drains the session's pending output, first waiting up to wait for the session to finish or, when until is
+// not nil, for a line of output matching it (docs/reference.md#poll-wait). New output alone does not end the wait.
+func (r *Registry) Poll(ctx context.Context, scope, id string, wait time.Duration, until *regexp.Regexp) (PollResult, error) {
 	s, _ := r.lookup(scope, id)
 	if s == nil {
 		return PollResult{}, ErrNotFound
@@ -290,17 +291,31 @@ func (r *Registry) Poll(ctx context.Context, scope, id string, wait time.Duratio
 		s.mu.Unlock()
 		return PollResult{}, ErrNotBackgrounded
 	}
-	idle := s.buf.PendingChars() == 0 && s.state != stateFinished
-	changed := s.changed
+	var w *untilWait
+	if until != nil {
+		w = s.addUntil(until)
+	}
+	running := s.state != stateFinished
 	s.mu.Unlock()
 
-	if wait > 0 && idle {
-		s.waitOutput(ctx, changed, wait)
+	if wait > 0 && running {
+		var hit <-chan struct{}
+		if w != nil {
+			hit = w.hit
+		}
+		s.waitDone(ctx, wait, hit)
 	}
 
 	s.mu.Lock()
+	if w != nil {
+		s.removeUntil(w)
+	}
 	d := s.buf.Drain()
 	res := PollResult{Output: d.Text, Chunks: d.Chunks, Omitted: d.Omitted, Discarded: d.Discarded}
+	if w != nil {
+		res.Until = true
+		res.Matched, res.Match = w.matched, w.line
+	}
 	if s.state == stateFinished {
 		res.Finished = true
 		s.retry = 0
@@ -316,47 +331,16 @@ func (r *Registry) Poll(ctx context.Context, scope, id string, wait time.Duratio
 	return res, nil
 }
 
-// A waiting poll that saw new output keeps gathering while the burst goes on: until the output has been quiet
-// for burstQuiet, and never more than burstMax after the first output (docs/reference.md#poll-wait). A lone line
-// or a REPL's answer thus wakes the poll within a few milliseconds, while a program printing steadily still comes
-// back in 100 ms batches instead of one poll per write.
-const (
-	burstQuiet = 2 * time.Millisecond
-	burstMax   = 100 * time.Millisecond
-)
-
-// waitOutput blocks until new output (then until the burst is over, see burstQuiet), finalization, the wait
-// limit or the end of ctx, whichever comes first.
-func (s *Session) waitOutput(ctx context.Context, changed <-chan struct{}, wait time.Duration) {
+// waitDone blocks until finalization, a match (hit closed; nil never is), the wait limit or the end of ctx,
+// whichever comes first. It does not wake on output, so a waiting poll costs the ingest path nothing.
+func (s *Session) waitDone(ctx context.Context, wait time.Duration, hit <-chan struct{}) {
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
-	// quiet and gather stay nil (never ready) until the first output arrives.
-	var quiet, gather <-chan time.Time
-	var quietTimer *time.Timer
-	for {
-		select {
-		case <-changed:
-			if quietTimer == nil {
-				quietTimer = time.NewTimer(burstQuiet)
-				defer quietTimer.Stop()
-				gatherTimer := time.NewTimer(burstMax)
-				defer gatherTimer.Stop()
-				quiet, gather = quietTimer.C, gatherTimer.C
-			} else {
-				quietTimer.Reset(burstQuiet)
-			}
-			changed = s.Changed()
-		case <-quiet:
-			return
-		case <-gather:
-			return
-		case <-s.done:
-			return
-		case <-deadline.C:
-			return
-		case <-ctx.Done():
-			return
-		}
+	select {
+	case <-hit:
+	case <-s.done:
+	case <-deadline.C:
+	case <-ctx.Done():
 	}
 }
 

@@ -52,12 +52,14 @@ type Session struct {
 	state         state
 	buf           *output.Buffer
 	changed       chan struct{}
+	changedTaken  bool // Changed handed out changed since it was last replaced
 	backgrounded  bool
 	removed       bool
 	killRequested bool
 	reason        Reason
 	writable      bool
 	retry         int
+	untils        []*untilWait
 	cursor        CursorMode
 	sawOutput     bool
 	endedAt       time.Time
@@ -128,6 +130,9 @@ func (s *Session) supervise() {
 func (s *Session) appendOutput(stream output.Stream, text []byte, events []output.Event) (dsr int) {
 	s.mu.Lock()
 	if len(text) > 0 {
+		for _, w := range s.untils {
+			w.feed(stream, text)
+		}
 		s.buf.AppendBytes(stream, text)
 		s.sawOutput = true
 	}
@@ -147,9 +152,11 @@ func (s *Session) appendOutput(stream output.Stream, text []byte, events []outpu
 			}
 		}
 	}
-	if len(text) > 0 || len(events) > 0 {
+	if (len(text) > 0 || len(events) > 0) && s.changedTaken {
+		// Only a channel someone took needs closing: a flood nobody watches allocates nothing per read.
 		close(s.changed)
 		s.changed = make(chan struct{})
+		s.changedTaken = false
 	}
 	notify := len(text) > 0 && s.backgrounded && !s.removed && s.r.opts.OnOutput != nil
 	s.mu.Unlock()
@@ -268,6 +275,7 @@ func (s *Session) Done() <-chan struct{} { return s.done }
 func (s *Session) Changed() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.changedTaken = true
 	return s.changed
 }
 

@@ -124,20 +124,20 @@ func TestBackgroundPollAndFrozenOutput(t *testing.T) {
 		t.Fatal("Background returned false for a running session")
 	}
 	ctx := context.Background()
-	p, err := r.Poll(ctx, "test", s.ID(), 3*time.Second)
+	p, err := r.Poll(ctx, "test", s.ID(), 400*time.Millisecond, nil)
 	if err != nil || p.Output != "a\n" || p.Finished || p.RetryIn != 5*time.Second {
 		t.Fatalf("first poll %+v %v", p, err)
 	}
 	waitDone(t, s, 10*time.Second)
-	p, err = r.Poll(ctx, "test", s.ID(), 3*time.Second)
+	p, err = r.Poll(ctx, "test", s.ID(), 3*time.Second, nil)
 	if err != nil || p.Output != "b\n" || !p.Finished || p.Info.Status != "completed" {
 		t.Fatalf("second poll %+v %v", p, err)
 	}
-	p, _ = r.Poll(ctx, "test", s.ID(), 0)
+	p, _ = r.Poll(ctx, "test", s.ID(), 0, nil)
 	if p.Output != "" || !p.Finished {
 		t.Fatalf("third poll %+v", p)
 	}
-	if _, err := r.Poll(ctx, "other", s.ID(), 0); !errors.Is(err, ErrNotFound) {
+	if _, err := r.Poll(ctx, "other", s.ID(), 0, nil); !errors.Is(err, ErrNotFound) {
 		t.Errorf("foreign scope poll: %v", err)
 	}
 	if got := r.List("test"); len(got) != 1 || got[0].ID != s.ID() {
@@ -160,7 +160,7 @@ func TestRetrySchedule(t *testing.T) {
 	ctx := context.Background()
 	var got []time.Duration
 	for range 5 {
-		p, err := r.Poll(ctx, "test", s.ID(), 0)
+		p, err := r.Poll(ctx, "test", s.ID(), 0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,11 +175,11 @@ func TestRetrySchedule(t *testing.T) {
 	if _, err := r.Write(ctx, "test", s.ID(), []byte("x\n"), false); err != nil {
 		t.Fatal(err)
 	}
-	p, _ := r.Poll(ctx, "test", s.ID(), 5*time.Second)
+	p, _ := r.Poll(ctx, "test", s.ID(), 5*time.Second, nil)
 	if p.Output != "x\n" || p.RetryIn != 5*time.Second {
 		t.Fatalf("poll after write %+v", p)
 	}
-	p, _ = r.Poll(ctx, "test", s.ID(), 0)
+	p, _ = r.Poll(ctx, "test", s.ID(), 0, nil)
 	if p.RetryIn != 5*time.Second {
 		t.Fatalf("silent poll after output %v", p.RetryIn)
 	}
@@ -291,7 +291,7 @@ func TestInterruptSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Background()
-	if _, err := r.Poll(context.Background(), "test", s.ID(), 5*time.Second); err != nil {
+	if _, err := r.Poll(context.Background(), "test", s.ID(), 5*time.Second, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.Kill("test", s.ID(), syscall.SIGINT); err != nil {
@@ -461,7 +461,7 @@ func TestConcurrentActions(t *testing.T) {
 			s.Background()
 			for j := range 5 {
 				r.Write(ctx, spec.Scope, s.ID(), []byte("line"+strconv.Itoa(j)+"\n"), false)
-				r.Poll(ctx, spec.Scope, s.ID(), 10*time.Millisecond)
+				r.Poll(ctx, spec.Scope, s.ID(), 10*time.Millisecond, nil)
 				r.Log(spec.Scope, s.ID())
 				r.List(spec.Scope)
 			}

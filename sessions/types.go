@@ -195,6 +195,10 @@ type PollResult struct {
 	Omitted, Discarded bool
 	// Finished: the session had been finalized when the poll looked.
 	Finished bool
+	// Until reports that the poll had an until pattern; Matched that a line matched it, Match the first such
+	// line (docs/reference.md#poll-wait).
+	Until, Matched bool
+	Match          string
 	// RetryIn is the back-off hint of a running poll (docs/reference.md#retry-hint); zero when finished.
 	RetryIn time.Duration
 }

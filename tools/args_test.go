@@ -13,7 +13,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const (
 	textBadAction = "Invalid process action. Expected one of: list, poll, log, write, send-keys, submit, paste, kill, clear, remove."
 	execKnown     = "Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host."
-	processKnown  = "Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal."
+	processKnown  = "Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until."
 )
 
 func TestDecodeArgsErrors(t *testing.T) {
@@ -133,7 +133,7 @@ func TestParamTables(t *testing.T) {
 	wantProcess := []param{
 		{"action", kString}, {"sessionId", kString}, {"data", kString}, {"keys", kStrings}, {"hex", kStrings},
 		{"literal", kString}, {"text", kString}, {"bracketed", kBool}, {"eof", kBool}, {"offset", kNumber},
-		{"limit", kNumber}, {"timeout", kNumber}, {"signal", kString},
+		{"limit", kNumber}, {"timeout", kNumber}, {"signal", kString}, {"until", kString},
 	}
 	if got := execParams(); !reflect.DeepEqual(got, wantExec) {
 		t.Errorf("exec table %v", got)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,7 +20,9 @@ import (
 
 const (
 	maxPollWaitMs = 30000
-	textNoID      = "sessionId is required for this action."
+	// maxPatternBytes bounds an until pattern (docs/reference.md#poll-wait).
+	maxPatternBytes = 1000
+	textNoID        = "sessionId is required for this action."
 )
 
 // actionSet is the set of process actions and the text that lists them for an unknown one.
@@ -157,14 +160,25 @@ func (t *Tools) poll(ctx context.Context, scope, id string, a *args) processCall
 	if v, ok := a.num("timeout"); ok {
 		waitMs = min(max(floorInt(v), 0), maxPollWaitMs)
 	}
-	res, err := t.reg.Poll(ctx, scope, id, time.Duration(waitMs)*time.Millisecond)
+	var until *regexp.Regexp
+	if pat, _ := a.str("until"); pat != "" {
+		if len(pat) > maxPatternBytes {
+			return failed("Invalid until pattern: longer than 1000 bytes")
+		}
+		re, err := regexp.Compile(pat)
+		if err != nil {
+			return failed("Invalid until pattern: " + err.Error())
+		}
+		until = re
+	}
+	res, err := t.reg.Poll(ctx, scope, id, time.Duration(waitMs)*time.Millisecond, until)
 	switch {
 	case errors.Is(err, sessions.ErrNotBackgrounded):
 		return failed("Session " + id + " is not backgrounded.")
 	case err != nil:
 		return failed("No session found for " + id)
 	}
-	pc := processCall{r: renderPoll(res)}
+	pc := processCall{r: renderPoll(res, waitMs)}
 	if res.Finished {
 		pc.ackID = id
 	}

@@ -294,8 +294,23 @@ func exitLine(info sessions.Info) string {
 	return line + "."
 }
 
-// renderPoll renders a poll result (docs/reference.md#process-poll).
-func renderPoll(res sessions.PollResult) result {
+// maxMatchChars bounds the matching line an until poll returns (docs/reference.md#poll-wait).
+const maxMatchChars = 1000
+
+// cutChars returns s cut to its first n chars (code points).
+func cutChars(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
+}
+
+// renderPoll renders a poll result (docs/reference.md#process-poll); waitMs is the clamped timeout, named in the
+// text of an until poll that matched nothing (docs/reference.md#poll-wait).
+func renderPoll(res sessions.PollResult, waitMs int) result {
 	info := res.Info
 	body, cut := output.KeepNewest(output.Trim(res.Output), output.TextBudget)
 	var notes string
@@ -311,10 +326,19 @@ func renderPoll(res sessions.PollResult) result {
 	d := map[string]any{"sessionId": info.ID}
 	addAggregated(d, info.Aggregated)
 	addName(d, info.Name)
+	var noMatch string
+	if res.Until {
+		d["matched"] = res.Matched
+		if res.Matched {
+			d["match"] = cutChars(res.Match, maxMatchChars)
+		} else if !res.Finished {
+			noMatch = fmt.Sprintf("\n(no line matched until within %d ms)", waitMs)
+		}
+	}
 	if !res.Finished {
 		d["status"] = "running"
 		d["retryInMs"] = res.RetryIn.Milliseconds()
-		return result{text: notes + body + "\n\n" + textStillRun, details: d}
+		return result{text: notes + body + "\n\n" + textStillRun + noMatch, details: d}
 	}
 	d["status"] = info.Status
 	d["exitCode"] = exitCodeValue(info.ExitCode)

@@ -198,28 +198,28 @@ func TestRenderRunning(t *testing.T) {
 
 func TestRenderPoll(t *testing.T) {
 	running := sessions.Info{ID: "s", Status: "running", Aggregated: "a\n", Name: "echo a"}
-	r := renderPoll(sessions.PollResult{Info: running, Output: "a\n", Chunks: 1, RetryIn: 5 * time.Second})
+	r := renderPoll(sessions.PollResult{Info: running, Output: "a\n", Chunks: 1, RetryIn: 5 * time.Second}, 0)
 	if r.text != "a\n\nProcess still running." {
 		t.Errorf("text %q", r.text)
 	}
 	if !reflect.DeepEqual(r.details, map[string]any{"status": "running", "sessionId": "s", "aggregated": "a\n", "name": "echo a", "retryInMs": int64(5000)}) {
 		t.Errorf("details %v", r.details)
 	}
-	r = renderPoll(sessions.PollResult{Info: running, RetryIn: 10 * time.Second})
+	r = renderPoll(sessions.PollResult{Info: running, RetryIn: 10 * time.Second}, 0)
 	if r.text != "(no new output)\n\nProcess still running." || r.details["retryInMs"] != int64(10000) {
 		t.Errorf("silent poll %q %v", r.text, r.details)
 	}
-	r = renderPoll(sessions.PollResult{Info: running, Output: "x", Omitted: true, Discarded: true})
+	r = renderPoll(sessions.PollResult{Info: running, Output: "x", Omitted: true, Discarded: true}, 0)
 	if r.text != noteOmitted+"\n"+noteDiscarded+"\nx\n\nProcess still running." {
 		t.Errorf("notes %q", r.text)
 	}
-	r = renderPoll(sessions.PollResult{Info: running, Output: strings.Repeat("&", 70000) + "Z"})
+	r = renderPoll(sessions.PollResult{Info: running, Output: strings.Repeat("&", 70000) + "Z"}, 0)
 	if !strings.HasPrefix(r.text, noteOmitted+"\n") || !strings.HasSuffix(r.text, "Z\n\nProcess still running.") {
 		t.Errorf("budget cut %q", r.text[:120])
 	}
 
 	fin := sessions.Info{ID: "s", Status: "completed", ExitCode: intp(0), ExitReason: "exit", Aggregated: "b\n"}
-	r = renderPoll(sessions.PollResult{Info: fin, Output: "b\n", Finished: true})
+	r = renderPoll(sessions.PollResult{Info: fin, Output: "b\n", Finished: true}, 0)
 	if r.text != "b\n\nProcess exited with code 0." {
 		t.Errorf("finished %q", r.text)
 	}
@@ -227,20 +227,20 @@ func TestRenderPoll(t *testing.T) {
 		"exitReason": "exit", "timedOut": false, "aggregated": "b\n"}) {
 		t.Errorf("finished details %v", r.details)
 	}
-	r = renderPoll(sessions.PollResult{Info: fin, Finished: true})
+	r = renderPoll(sessions.PollResult{Info: fin, Finished: true}, 0)
 	if r.text != "(no new output)\n\nProcess exited with code 0." {
 		t.Errorf("second poll %q", r.text)
 	}
 	to := sessions.Info{ID: "s", Status: "failed", ExitSignal: "SIGTERM", ExitReason: "overall-timeout", TimedOut: true, TimeoutSec: 5}
-	if r = renderPoll(sessions.PollResult{Info: to, Finished: true}); r.text != "(no new output)\n\nProcess exited with signal SIGTERM (timed out after 5 seconds)." {
+	if r = renderPoll(sessions.PollResult{Info: to, Finished: true}, 0); r.text != "(no new output)\n\nProcess exited with signal SIGTERM (timed out after 5 seconds)." {
 		t.Errorf("timeout %q", r.text)
 	}
 	to.ExitSignal, to.ExitCode, to.TimeoutSec = "", intp(143), 0.05
-	if r = renderPoll(sessions.PollResult{Info: to, Finished: true}); r.text != "(no new output)\n\nProcess exited with code 143 (timed out after 0.05 seconds)." {
+	if r = renderPoll(sessions.PollResult{Info: to, Finished: true}, 0); r.text != "(no new output)\n\nProcess exited with code 143 (timed out after 0.05 seconds)." {
 		t.Errorf("timeout code %q", r.text)
 	}
 	unk := sessions.Info{ID: "s", Status: "failed", ExitReason: "unknown"}
-	if r = renderPoll(sessions.PollResult{Info: unk, Finished: true}); r.text != "(no new output)\n\nProcess exited with unknown exit code." {
+	if r = renderPoll(sessions.PollResult{Info: unk, Finished: true}, 0); r.text != "(no new output)\n\nProcess exited with unknown exit code." {
 		t.Errorf("unknown %q", r.text)
 	}
 }
