@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"regexp/syntax"
+	"strings"
 )
 
 // MatchLineBytes bounds the part of a line a pattern is matched against: longer lines are matched on their
@@ -23,9 +24,10 @@ type LineMatcher struct {
 	// match before a CR of CRLF, so a run holding a CR is scanned line by line.
 	pre    *regexp.Regexp
 	preEnd bool
-	// lit, when not nil, is a literal every match begins with (regexp's LiteralPrefix); searching for it is
-	// faster than running pre.
-	lit []byte
+	// lit, when not nil, is a literal every match contains (ASCII case-insensitively when fold); searching for it
+	// is much faster than running pre, so only lines holding it are matched.
+	lit  []byte
+	fold bool
 	// carry holds the start of the current incomplete line (at most MatchLineBytes); inLine reports that an
 	// incomplete line has begun and reported that it already matched.
 	carry    []byte
@@ -36,9 +38,7 @@ type LineMatcher struct {
 // NewLineMatcher returns a matcher of re over lines; partial selects matching of the incomplete last line.
 func NewLineMatcher(re *regexp.Regexp, partial bool) *LineMatcher {
 	m := &LineMatcher{re: re, partial: partial}
-	if lit, _ := re.LiteralPrefix(); lit != "" {
-		m.lit = []byte(lit)
-	}
+	m.lit, m.fold = requiredLiteral(re.String())
 	if tree, err := syntax.Parse("(?m:"+re.String()+")", syntax.Perl); err == nil {
 		textAnchor, endLine := false, false
 		walk(tree, func(t *syntax.Regexp) {
@@ -106,9 +106,9 @@ func (m *LineMatcher) Feed(p []byte, fn func(line []byte)) {
 	last := bytes.LastIndexByte(p, '\n')
 	for i <= last {
 		if m.lit != nil {
-			// Every match begins with lit: find the next line holding it.
+			// Every match contains lit: find the next line holding it.
 			region := p[i:last]
-			k := bytes.Index(region, m.lit)
+			k := m.findLit(region)
 			if k < 0 {
 				break
 			}
@@ -149,4 +149,98 @@ func (m *LineMatcher) addCarry(p []byte) bool {
 	}
 	m.carry = append(m.carry, p[:min(room, len(p))]...)
 	return true
+}
+
+// requiredLiteral returns the longest literal that every match of pattern contains: the pattern itself or one
+// element of its top-level sequence. fold reports a case-insensitive literal, used only when it is ASCII.
+func requiredLiteral(pattern string) (lit []byte, fold bool) {
+	t, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, false
+	}
+	t = unwrap(t.Simplify())
+	subs := []*syntax.Regexp{t}
+	if t.Op == syntax.OpConcat {
+		subs = t.Sub
+	}
+	for _, sub := range subs {
+		sub = unwrap(sub)
+		if sub.Op != syntax.OpLiteral {
+			continue
+		}
+		f := sub.Flags&syntax.FoldCase != 0
+		b := []byte(string(sub.Rune))
+		if f {
+			if !isASCII(b) {
+				continue
+			}
+			// K and S also fold to non-ASCII runes (KELVIN SIGN, LONG S), which a byte search would miss; any
+			// part of a required literal is required too, so keep the longest part without them.
+			var part []byte
+			for _, piece := range bytes.FieldsFunc(b, func(r rune) bool { return strings.ContainsRune("kKsS", r) }) {
+				if len(piece) > len(part) {
+					part = piece
+				}
+			}
+			b = part
+		}
+		if len(b) > len(lit) {
+			lit, fold = b, f
+		}
+	}
+	return lit, fold
+}
+
+func unwrap(t *syntax.Regexp) *syntax.Regexp {
+	for t.Op == syntax.OpCapture {
+		t = t.Sub[0]
+	}
+	return t
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// findLit returns the index of the first occurrence of m.lit in p, or -1. A case-insensitive literal is found by
+// its first letter in either case, each searched with IndexByte (vectorised) and remembered until passed.
+func (m *LineMatcher) findLit(p []byte) int {
+	if !m.fold {
+		return bytes.Index(p, m.lit)
+	}
+	c := m.lit[0]
+	lo, up := c|0x20, c&^0x20
+	if !('a' <= lo && lo <= 'z') {
+		lo, up = c, c
+	}
+	next := func(from int, b byte) int {
+		if k := bytes.IndexByte(p[from:], b); k >= 0 {
+			return from + k
+		}
+		return len(p)
+	}
+	nl, nu := next(0, lo), len(p)
+	if up != lo {
+		nu = next(0, up)
+	}
+	for {
+		j := min(nl, nu)
+		if j+len(m.lit) > len(p) {
+			return -1
+		}
+		if bytes.EqualFold(p[j:j+len(m.lit)], m.lit) {
+			return j
+		}
+		if nl == j {
+			nl = next(j+1, lo)
+		}
+		if nu == j && up != lo {
+			nu = next(j+1, up)
+		}
+	}
 }

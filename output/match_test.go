@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-var matchPatterns = []string{"NEEDLE", "^READY$", "Password: $", `\s`, "a.b", "(?i)err", "^", `\Aab`, `x\z`, "$", `b\b`, `a\sb`}
+var matchPatterns = []string{"NEEDLE", "^READY$", "Password: $", `\s`, "a.b", "(?i)err", "^", `\Aab`, `x\z`, "$", `b\b`, `a\sb`,
+	"(?i)x[0-9]+ ERR", "(ab)c(?i:d)", "(?i)é", "a|b", "[ab]+c"}
 
 // feedAll feeds text split at the given cut points and returns the reported lines.
 func feedAll(m *LineMatcher, text []byte, cuts []int) []string {
@@ -51,6 +52,11 @@ func TestLineMatcher(t *testing.T) {
 	}
 	if got := feedAll(NewLineMatcher(pw, false), []byte(text), nil); len(got) != 0 {
 		t.Errorf("no partial: got %q", got)
+	}
+	for _, tc := range []struct{ pat, line string }{{"(?i)disk", "DI\u017fK"}, {"(?i)ok", "O\u212a"}, {"(?i)x[0-9] err", "x1 ERR"}} {
+		if got := feedAll(NewLineMatcher(regexp.MustCompile(tc.pat), false), []byte("a\n"+tc.line+"\nb\n"), nil); len(got) != 1 {
+			t.Errorf("%s on %q: got %q", tc.pat, tc.line, got)
+		}
 	}
 	long := strings.Repeat("a", MatchLineBytes) + "NEEDLE\nNEEDLE\n"
 	if got := feedAll(NewLineMatcher(regexp.MustCompile("NEEDLE"), false), []byte(long), []int{100, MatchLineBytes + 2}); len(got) != 1 || got[0] != "NEEDLE" {
