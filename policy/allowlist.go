@@ -353,21 +353,33 @@ func allLiteralOrNumeric(args []Word) bool {
 	return true
 }
 
-// printfSafe: options can only come first, so the first word must be literal (it could expand to -v); the
-// operand of -v must be a safe name.
+// printfSafe: bash's printf reads options while its words start with "-" (until "--" or the format), and it
+// takes -v more than once (`printf -vx -v 'a[$(id)]' y` assigns through the second), so every word up to the
+// format must be literal (it could expand to -v), the operand of every -v must be a safe name, and any other
+// option-like word is refused.
 func printfSafe(args []Word) bool {
-	if len(args) == 0 {
-		return true
-	}
-	a := args[0]
-	if !a.Literal {
-		return false
-	}
-	switch {
-	case a.Value == "-v":
-		return len(args) > 1 && safeName(args[1])
-	case strings.HasPrefix(a.Value, "-v"):
-		return safeName(Word{Value: a.Value[2:], Literal: true})
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !a.Literal {
+			return false
+		}
+		switch {
+		case a.Value == "--":
+			return true
+		case a.Value == "-v":
+			if i+1 >= len(args) || !safeName(args[i+1]) {
+				return false
+			}
+			i++
+		case strings.HasPrefix(a.Value, "-v"):
+			if !safeName(Word{Value: a.Value[2:], Literal: true}) {
+				return false
+			}
+		case strings.HasPrefix(a.Value, "-") && a.Value != "-":
+			return false
+		default:
+			return true // the format: options end here
+		}
 	}
 	return true
 }

@@ -219,6 +219,13 @@ func TestAllowlistBypassShapes(t *testing.T) {
 		{`printf $fmt x`, `printf $fmt x`, "first printf word may expand to -v"},
 		{`printf '%s\n' "$x" $(( 1 ))`, "", "ordinary printf"},
 		{"printf -v out '%s' x", "", "printf -v plain name"},
+		// printf takes -v more than once, and every option before the format: found by FuzzAllowlistExecutes.
+		{"printf -vrintf -v 'a[$(touch pwned)]' x", "printf -vrintf -v 'a[$(touch pwned)]' x", "a second -v"},
+		{"printf -v x -v 'a[$(touch pwned)]' y", "printf -v x -v 'a[$(touch pwned)]' y", "a second separate -v"},
+		{"printf -v x $opt 'a[$(touch pwned)]' y", "printf -v x $opt 'a[$(touch pwned)]' y", "a word after -v may expand to -v"},
+		{"printf -x y", "printf -x y", "an option printf does not take"},
+		{"printf -v x -- -v y", "", "after -- every word is an operand"},
+		{"printf - x", "", "a lone dash is the format"},
 		{"read -r line", "", "read into a plain name"},
 		{"read 'a[$(touch pwned)]'", "read 'a[$(touch pwned)]'", "read subscript"},
 		{"read PATH", "read PATH", "read into PATH"},
