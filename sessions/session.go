@@ -39,6 +39,7 @@ type Session struct {
 	cmd       *exec.Cmd
 	src       source
 	grown     bool
+	term      *terminal // the emulator of a PTY session; nil without a terminal
 
 	// input is the stdin pipe's write end or the PTY master; writeSem serialises writers in lock order.
 	input    *os.File
@@ -97,6 +98,7 @@ func newSession(r *Registry, spec Spec, p *proc) *Session {
 	}
 	if p.pty {
 		s.cursor = CursorUnknown
+		s.term = newTerminal(spec.termSize())
 	}
 	return s
 }

@@ -44,6 +44,7 @@ func (p ptySource) run(s *Session) {
 		n, err := p.f.Read(buf)
 		if n > 0 {
 			s.r.ingest <- struct{}{} // see Registry.ingest
+			s.term.write(buf[:n])    // the raw bytes: the emulator interprets what sanitising removes
 			clean, events := san.SanitizeBytes(dec.DecodeBytes(buf[:n]))
 			dsr := s.appendOutput(output.Stdout, clean, events)
 			<-s.r.ingest
@@ -57,6 +58,7 @@ func (p ptySource) run(s *Session) {
 		}
 	}
 	s.flushStream(output.Stdout, &dec, &san)
+	s.term.finish()
 }
 
 func (p ptySource) stop()  { _ = p.f.Close() }

@@ -14,12 +14,6 @@ import (
 // passed as a script on descriptor 3 (docs/reference.md#exec-shell).
 const maxArgBytes = 131071
 
-// PTY window size (docs/reference.md#exec-spawn).
-const (
-	ptyCols = 120
-	ptyRows = 30
-)
-
 // proc is a started child and the server's ends of its descriptors.
 type proc struct {
 	cmd   *exec.Cmd
@@ -84,7 +78,8 @@ func spawn(spec Spec, usePTY, grow bool, ro readerOpts) (p *proc, err error) {
 			return nil, err
 		}
 		closers = append(closers, tty)
-		if err := pty.Setsize(master, &pty.Winsize{Cols: ptyCols, Rows: ptyRows}); err != nil {
+		cols, rows := spec.termSize()
+		if err := pty.Setsize(master, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)}); err != nil {
 			_ = master.Close()
 			return nil, err
 		}

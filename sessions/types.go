@@ -56,6 +56,9 @@ type Spec struct {
 	Env []string
 	// PTY runs the command in a pseudo-terminal; on failure the command is retried with pipes.
 	PTY bool
+	// Cols and Rows are the PTY's window size; zero means DefaultCols and DefaultRows, and other values are
+	// clamped to MinTermSize..MaxTermSize.
+	Cols, Rows int
 	// Stdin applies to non-PTY runs and PTY fallbacks.
 	Stdin StdinMode
 	// Timeout kills the group with reason overall-timeout; zero means no timeout.
