@@ -49,7 +49,7 @@ var (
 type Param struct {
 	// Name is the parameter name.
 	Name string
-	// Type is its JSON Schema type: "string", "number", "boolean", "object" or "array".
+	// Type is its JSON Schema type: "string", "number", "integer", "boolean", "object" or "array".
 	Type string
 	// Enum lists the values the schema allows, in schema order; nil when it lists none.
 	Enum []string

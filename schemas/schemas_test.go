@@ -178,9 +178,11 @@ func TestExecInput(t *testing.T) {
 		{"pty", "boolean", "Run in a pseudo-terminal (PTY) when available (TTY-required CLIs, coding agents)"},
 		{"elevated", "boolean", "Run on the host with elevated permissions (if allowed)"},
 		{"host", "string", "Exec host/target (auto|sandbox|gateway)."},
+		{"cols", "integer", "Terminal width for pty sessions (default 120)"},
+		{"rows", "integer", "Terminal height for pty sessions (default 30)"},
 	}
 	m := checkParams(t, ExecInput, params,
-		"command, workdir, env, yieldMs, background, timeout, pty, elevated, host")
+		"command, workdir, env, yieldMs, background, timeout, pty, elevated, host, cols, rows")
 	if !reflect.DeepEqual(m["required"], []any{"command"}) {
 		t.Errorf("required = %v", m["required"])
 	}
@@ -213,14 +215,17 @@ func TestProcessInput(t *testing.T) {
 		{"timeout", "number", "For poll: wait up to this many milliseconds before returning (at most 30000)"},
 		{"signal", "string", "Signal for kill: TERM (default; escalates to KILL after the grace period), INT, HUP, QUIT, USR1, USR2 or KILL"},
 		{"until", "string", "For poll: keep waiting (up to timeout) until a line of output matches this regular expression (RE2)"},
+		{"cols", "integer", "For resize: terminal width in columns (2..1000)"},
+		{"rows", "integer", "For resize: terminal height in rows (2..1000)"},
+		{"scrollback", "integer", "For screen: also include up to this many lines of scrollback above the screen"},
 	}
 	m := checkParams(t, ProcessInput, params,
-		"action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until")
+		"action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until, cols, rows, scrollback")
 	if !reflect.DeepEqual(m["required"], []any{"action"}) {
 		t.Errorf("required = %v", m["required"])
 	}
 	props := m["properties"].(map[string]any)
-	wantActions := []any{"list", "poll", "log", "write", "send-keys", "submit", "paste", "kill", "clear", "remove"}
+	wantActions := []any{"list", "poll", "log", "write", "send-keys", "submit", "paste", "kill", "clear", "remove", "screen", "resize"}
 	if got := props["action"].(map[string]any)["enum"]; !reflect.DeepEqual(got, wantActions) {
 		t.Errorf("action enum = %v", got)
 	}
@@ -248,7 +253,11 @@ func TestProcessInput(t *testing.T) {
 			t.Errorf("%s items = %v", k, got)
 		}
 	}
-	assertOnly(t, props, map[string][]string{"action": {"enum"}, "timeout": {"minimum"}, "keys": {"items"}, "hex": {"items"}})
+	if got := props["scrollback"].(map[string]any)["minimum"]; got != float64(0) {
+		t.Errorf("scrollback minimum = %v", got)
+	}
+	assertOnly(t, props, map[string][]string{"action": {"enum"}, "timeout": {"minimum"}, "scrollback": {"minimum"},
+		"keys": {"items"}, "hex": {"items"}})
 }
 
 // checkParams checks what Params derives from the schema (the parameter table of the tools package): names in
@@ -326,7 +335,7 @@ func TestExecOutput(t *testing.T) {
 func TestProcessOutput(t *testing.T) {
 	want := []string{"status", "sessionId", "name", "sessions", "omitted", "aggregated", "aggregatedTruncated", "exitCode",
 		"exitSignal", "exitReason", "timedOut", "retryInMs", "matched", "match", "total", "totalLines", "totalChars", "truncated", "signal",
-		"warnings", "error", "systemEvents"}
+		"cols", "rows", "cursor", "altScreen", "terminalTitle", "warnings", "error", "systemEvents"}
 	if got := orderedKeys(t, ProcessOutput, "properties"); !slices.Equal(got, want) {
 		t.Errorf("properties = %v, want %v", got, want)
 	}
@@ -339,8 +348,13 @@ func TestProcessOutput(t *testing.T) {
 		"aggregatedTruncated": "boolean", "exitCode": nullable("integer"), "exitSignal": nullable("string"),
 		"exitReason": "string", "timedOut": "boolean", "retryInMs": "integer", "matched": "boolean", "match": "string", "total": "integer",
 		"totalLines": "integer", "totalChars": "integer", "truncated": "boolean", "signal": "string",
+		"cols": "integer", "rows": "integer", "cursor": "object", "altScreen": "boolean", "terminalTitle": "string",
 		"warnings": "array", "error": "string", "systemEvents": "array",
 	})
+	cursorWant := []string{"row", "col", "visible"}
+	if got := orderedKeys(t, ProcessOutput, "properties", "cursor", "properties"); !slices.Equal(got, cursorWant) {
+		t.Errorf("cursor properties = %v, want %v", got, cursorWant)
+	}
 	entryWant := []string{"sessionId", "status", "pid", "startedAt", "endedAt", "runtimeMs", "cwd", "command", "name",
 		"tail", "truncated", "exitCode", "exitSignal", "exitReason"}
 	if got := orderedKeys(t, ProcessOutput, "properties", "sessions", "items", "properties"); !slices.Equal(got, entryWant) {
@@ -394,6 +408,8 @@ func TestOutputExamples(t *testing.T) {
 		`{"status":"completed","sessionId":"a","signal":"SIGTERM"}`,
 		`{"status":"running","sessionId":"a","warnings":["Invalid hex byte: zz"]}`,
 		`{"status":"failed","error":"No session found for a"}`,
+		`{"status":"running","sessionId":"a","cols":80,"rows":24,"cursor":{"row":0,"col":1,"visible":true},"altScreen":false,"terminalTitle":"vim","name":"vim"}`,
+		`{"status":"completed","sessionId":"a","cols":120,"rows":30,"cursor":{"row":29,"col":0,"visible":false},"altScreen":true}`,
 	}
 	bad := []struct {
 		schema json.RawMessage
@@ -409,6 +425,8 @@ func TestOutputExamples(t *testing.T) {
 		{ExecOutput, `{"status":"completed","warnings":[1]}`},
 		{ProcessOutput, `{"status":"error"}`},
 		{ProcessOutput, `{"status":"completed","sessions":[{"pid":"1"}]}`},
+		{ProcessOutput, `{"status":"running","cursor":{"row":"0"}}`},
+		{ProcessOutput, `{"status":"running","altScreen":"yes"}`},
 	}
 	for _, ex := range execExamples {
 		if err := validate(decode(t, ExecOutput), decodeAny(t, ex)); err != "" {

@@ -96,6 +96,9 @@ type Registry struct {
 
 	wg   sync.WaitGroup
 	quit chan struct{}
+
+	// noTerminal starts PTY sessions without a terminal emulator (the baseline of BenchmarkPTYFlood).
+	noTerminal bool
 }
 
 // New returns an empty registry. No goroutine runs until the first session starts.

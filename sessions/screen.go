@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"image"
 	"reflect"
@@ -54,8 +55,6 @@ type Screen struct {
 	AltScreen bool
 	// Title is the window title last set by OSC 0 or 2; "" when none was set.
 	Title string
-	// Final: the session's output ended; this is the last screen.
-	Final bool
 	// Info is the session snapshot taken with the screen (without the aggregated output).
 	Info Info
 }
@@ -174,6 +173,9 @@ func (t *terminal) guard(f func()) {
 // write feeds one read of raw PTY output. It allocates nothing beyond what the emulator does (the run buffer
 // grows to its bound once and is reused).
 func (t *terminal) write(p []byte) {
+	if t == nil {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.emu == nil {
@@ -350,6 +352,9 @@ func (t *terminal) restartRun() {
 
 // finish feeds what is left, keeps the last screen and releases the emulator. Called once the reader is done.
 func (t *terminal) finish() {
+	if t == nil {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.emu == nil {
@@ -361,7 +366,6 @@ func (t *terminal) finish() {
 		t.npend = 0
 	}
 	t.final = t.snapshot(t.scrollback)
-	t.final.Final = true
 	t.emu = nil
 	t.run = plainRun{}
 }
@@ -594,13 +598,9 @@ func (r *plainRun) scan(p []byte) (n int, partial bool) {
 		b := p[i]
 		switch {
 		case b >= 0x20 && b < 0x7f:
-			j := i + 1
-			for j < len(p) && p[j] >= 0x20 && p[j] < 0x7f {
-				j++
-			}
+			j := textEnd(p, i+1)
 			r.text(j - i)
 			r.lastPrint = at + j - 1
-			r.addCut(at + j)
 			i = j
 			continue
 		case b == '\n':
@@ -640,7 +640,24 @@ func (r *plainRun) scan(p []byte) (n int, partial bool) {
 		i++
 	}
 	r.buf = append(r.buf, p...)
+	r.addCut(at + len(p)) // a line longer than a read has cuts too
 	return len(p), false
+}
+
+// textEnd returns the index of the first byte at or after i in p that is not printable ASCII (0x20..0x7e), or
+// len(p). Floods are mostly such bytes: a word at a time.
+func textEnd(p []byte, i int) int {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(p); i += 8 {
+		x := binary.LittleEndian.Uint64(p[i:])
+		// A byte below 0x20 (exact as bytes from 0x80 are tested apart), from 0x80, or 0x7f.
+		if (x-0x20*lsb)&^x&msb|x&msb|((x^0x7f*lsb)-lsb)&^(x^0x7f*lsb)&msb != 0 {
+			break
+		}
+	}
+	for ; i < len(p) && p[i] >= 0x20 && p[i] < 0x7f; i++ {
+	}
+	return i
 }
 
 type tokenKind int

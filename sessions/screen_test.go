@@ -179,7 +179,7 @@ func TestTerminalRender(t *testing.T) {
 	}
 	term.finish()
 	f := term.screen(0)
-	if !f.Final || !reflect.DeepEqual(f.Lines, s.Lines) || term.emu != nil {
+	if !reflect.DeepEqual(f.Lines, s.Lines) || term.emu != nil {
 		t.Errorf("final screen %+v", f)
 	}
 	term.write([]byte("ignored"))

@@ -98,7 +98,9 @@ func newSession(r *Registry, spec Spec, p *proc) *Session {
 	}
 	if p.pty {
 		s.cursor = CursorUnknown
-		s.term = newTerminal(spec.termSize())
+		if !r.noTerminal {
+			s.term = newTerminal(spec.termSize())
+		}
 	}
 	return s
 }

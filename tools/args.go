@@ -32,7 +32,7 @@ type param struct {
 
 // schemaKinds maps the JSON Schema type of an input property to its decoding: the only object parameter is
 // env (an object of strings), and every array parameter is an array of strings.
-var schemaKinds = map[string]kind{"string": kString, "number": kNumber, "boolean": kBool, "object": kEnv, "array": kStrings}
+var schemaKinds = map[string]kind{"string": kString, "number": kNumber, "integer": kNumber, "boolean": kBool, "object": kEnv, "array": kStrings}
 
 // paramTable derives a parameter table from an input schema, in schema order: the order fixes which type
 // error is reported first.

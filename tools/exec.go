@@ -44,6 +44,8 @@ type execRequest struct {
 	cwd      string
 	env      []string
 	pty      bool
+	cols     int // the PTY size; 0 = the default
+	rows     int
 	timeout  time.Duration
 	timeoutS float64
 	wrapper  []string // the sandbox wrapper (policy.SandboxArgs) when the target is sandbox
@@ -82,6 +84,8 @@ func (t *Tools) runExec(ctx context.Context, scope string, req mcp.CallToolReque
 		Dir:                      er.cwd,
 		Env:                      er.env,
 		PTY:                      er.pty,
+		Cols:                     er.cols,
+		Rows:                     er.rows,
 		Stdin:                    stdin,
 		Timeout:                  er.timeout,
 		TimeoutSec:               er.timeoutS,
@@ -190,6 +194,9 @@ func (t *Tools) prepareExec(a *args) (er execRequest, err error) {
 	}
 	// 10. Environment assembly.
 	er.pty, _ = a.boolean("pty")
+	if er.pty {
+		er.cols, er.rows, er.warnings = ptySize(a, er.warnings)
+	}
 	er.env = policy.AssembleEnv(t.baseEnv, overrides, t.opts.PathPrepend, er.pty)
 	// 11. Security mode.
 	parse := func() policy.Program { return ParseProgram(command) }

@@ -126,6 +126,10 @@ func (t *Tools) runProcess(ctx context.Context, scope string, req mcp.CallToolRe
 		})
 	case "send-keys":
 		return t.sendKeys(ctx, scope, id, a)
+	case "screen":
+		return t.screen(scope, id, a)
+	case "resize":
+		return t.resize(scope, id, a)
 	case "kill":
 		return t.kill(scope, id, a)
 	case "clear":

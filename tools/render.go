@@ -534,3 +534,46 @@ func lastChars(s string, n int) string {
 	}
 	return s[i:]
 }
+
+// Texts of process screen (docs/reference.md#process-screen).
+const (
+	textBlankScreen  = "(blank screen)"
+	textScreenMarker = "--- screen ---"
+	noteScreenFinal  = "[session exited; last screen shown]"
+)
+
+// renderScreen renders the screen of a PTY session (docs/reference.md#process-screen): the scrollback lines, the
+// marker line, the screen's rows without the empty rows at its end, within the text budget (the newest part
+// kept), and the exited note for a finished session.
+func renderScreen(s sessions.Screen) result {
+	rows := s.Lines
+	for len(rows) > 0 && rows[len(rows)-1] == "" {
+		rows = rows[:len(rows)-1]
+	}
+	body := strings.Join(rows, "\n")
+	if len(rows) == 0 {
+		body = textBlankScreen
+	}
+	if len(s.Scrollback) > 0 {
+		body = strings.Join(s.Scrollback, "\n") + "\n" + textScreenMarker + "\n" + body
+	}
+	if kept, cut := output.KeepNewest(body, output.TextBudget); cut {
+		body = noteCut + "\n" + kept
+	}
+	if s.Info.Status != "running" {
+		body += "\n" + noteScreenFinal
+	}
+	d := map[string]any{
+		"status":    s.Info.Status,
+		"sessionId": s.Info.ID,
+		"cols":      s.Cols,
+		"rows":      s.Rows,
+		"cursor":    map[string]any{"row": s.CursorRow, "col": s.CursorCol, "visible": s.CursorVisible},
+		"altScreen": s.AltScreen,
+	}
+	if s.Title != "" {
+		d["terminalTitle"] = s.Title
+	}
+	addName(d, s.Info.Name)
+	return result{text: body, details: d}
+}
