@@ -54,7 +54,9 @@ func (p *tmuxPane) run(args ...string) string {
 	return string(out)
 }
 
-func (p *tmuxPane) capture() string { return normalizeScreen(p.run("capture-pane", "-p", "-t", "oracle")) }
+func (p *tmuxPane) capture() string {
+	return normalizeScreen(p.run("capture-pane", "-p", "-t", "oracle"))
+}
 
 // cursor returns tmux's cursor row and column.
 func (p *tmuxPane) cursor() (int, int) {
@@ -63,7 +65,9 @@ func (p *tmuxPane) cursor() (int, int) {
 	return row, col
 }
 
-func (p *tmuxPane) sendKeys(keys ...string) { p.run(append([]string{"send-keys", "-t", "oracle"}, keys...)...) }
+func (p *tmuxPane) sendKeys(keys ...string) {
+	p.run(append([]string{"send-keys", "-t", "oracle"}, keys...)...)
+}
 
 // normalizeScreen removes trailing spaces from every row and the empty rows at the end.
 func normalizeScreen(s string) string {
