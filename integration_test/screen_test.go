@@ -372,3 +372,31 @@ func TestScreenScrollback(t *testing.T) {
 		t.Errorf("all scrollback: %q", r.Text)
 	}
 }
+
+// BenchmarkProcessScreen measures a process screen round trip over stdio on a full 120x30 screen (and with 1000
+// lines of scrollback) against a process list round trip in the same run (docs/benchmarks.md).
+func BenchmarkProcessScreen(b *testing.B) {
+	s := StartServer(b, Options{})
+	id, _ := s.startPTY(`i=0; while [ $i -lt 1100 ]; do printf '\033[32m%04d\033[m %s\n' $i "$(printf 'text %.0s' $(seq 22))"; i=$((i+1)); done; sleep 600`)
+	if !waitFor(30*time.Second, func() bool { return strings.Contains(s.Proc("screen", "sessionId", id).Text, "1099") }) {
+		b.Fatal("the screen never showed line 1099")
+	}
+	var list, screen, withScrollback []time.Duration
+	timed := func(d *[]time.Duration, action string, pairs ...any) {
+		start := time.Now()
+		r := s.Proc(action, pairs...)
+		*d = append(*d, time.Since(start))
+		if r.IsError {
+			b.Fatal(r)
+		}
+	}
+	for b.Loop() {
+		timed(&list, "list")
+		timed(&screen, "screen", "sessionId", id)
+		timed(&withScrollback, "screen", "sessionId", id, "scrollback", 1000)
+	}
+	b.ReportMetric(ms(median(screen)), "screen-median-ms")
+	b.ReportMetric(ms(median(withScrollback)), "screen-scrollback1000-median-ms")
+	b.ReportMetric(ms(median(list)), "list-median-ms")
+	s.Proc("kill", "sessionId", id, "signal", "KILL")
+}

@@ -3,6 +3,7 @@ package sessions
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,4 +102,37 @@ func BenchmarkTerminalWrite(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkTerminalScreen is the cost of rendering a full 120x30 screen of text, without and with the whole
+// scrollback (1000 lines), the work of process screen in sessions.
+func BenchmarkTerminalScreen(b *testing.B) {
+	t := newTerminal(DefaultCols, DefaultRows)
+	var data bytes.Buffer
+	for i := range 1100 {
+		fmt.Fprintf(&data, "\x1b[32m%04d\x1b[m %s漢字\r\n", i, strings.Repeat("text ", 22))
+	}
+	data.WriteString(strings.Repeat("z", DefaultCols-1))
+	t.write(data.Bytes())
+	for _, n := range []int{0, MaxScrollback} {
+		b.Run(fmt.Sprintf("scrollback-%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if s := t.screen(n); len(s.Lines) != DefaultRows || len(s.Scrollback) != n {
+					b.Fatalf("%d rows, %d scrollback lines", len(s.Lines), len(s.Scrollback))
+				}
+			}
+		})
+	}
+	// A screen asked for while a flood is held back feeds the held-back tail first.
+	b.Run("after-flood", func(b *testing.B) {
+		line := []byte("flood line of some length, as a build log prints them by the thousand\r\n")
+		for b.Loop() {
+			b.StopTimer()
+			for range 5000 {
+				t.write(line)
+			}
+			b.StartTimer()
+			t.screen(0)
+		}
+	})
 }
