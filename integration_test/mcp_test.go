@@ -21,7 +21,7 @@ import (
 
 const (
 	execDescription    = "Execute shell commands with background continuation for work that starts now. Use yieldMs/background to continue later via process tool. For long-running work started now, rely on automatic completion wake when it is enabled and the command emits output or fails; otherwise use process to confirm completion. Use process whenever you need logs, status, input, or intervention. Use pty=true for TTY-required commands (terminal UIs, coding agents). background=true keeps stdin open for process write (close it with eof=true); other non-PTY runs get no stdin."
-	processDescription = "Manage running exec sessions for commands already started: list, poll, log, write, send-keys, submit, paste, kill. Use poll/log when you need status, logs, quiet-success confirmation, or completion confirmation when automatic completion wake is unavailable. Use write/send-keys/submit/paste/kill for input or intervention."
+	processDescription = "Manage running exec sessions for commands already started: list, poll, log, write, send-keys, submit, paste, kill, screen, resize. Use poll/log when you need status, logs, quiet-success confirmation, or completion confirmation when automatic completion wake is unavailable. Use write/send-keys/submit/paste/kill for input or intervention. Use screen to see what the terminal of a pty session shows now (full-screen programs, menus, prompts) and resize to change its size."
 )
 
 // stdio hygiene: serverInfo and capabilities, both tools with their descriptions, titles, explicit annotations

@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/vt"
@@ -311,5 +315,97 @@ func TestTerminalRandomStreams(t *testing.T) {
 		if d := sameScreen(held, ref); d != "" {
 			t.Fatalf("round %d, %dx%d, chunks of %d, stream %q:\n%s", round, w, h, chunk, b.String(), d)
 		}
+	}
+}
+
+// Screen and Resize through the registry: the errors, and queries and resizes racing a flood (for the race
+// detector) while the flood's screen stays right.
+func TestRegistryScreen(t *testing.T) {
+	r := newTestRegistry(t, Options{KillGrace: time.Second})
+	spec := shSpec("i=0; while [ $i -lt 20000 ]; do echo \"line $i\"; i=$((i+1)); done; echo done; sleep 30")
+	spec.PTY, spec.Background, spec.Cols, spec.Rows = true, true, 50, 8
+	s, _, err := r.Start(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Go(func() {
+		for size := 10; ; size++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := r.Resize("test", s.ID(), 40+size%20, 6+size%4); err != nil {
+				t.Errorf("resize: %v", err)
+				return
+			}
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		scr, err := r.Screen("test", s.ID(), 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(scr.Lines, "\n") != "" && slices.Contains(scr.Lines, "done") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no done on the screen: %q", scr.Lines)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if _, err := r.Resize("test", s.ID(), 50, 8); err != nil {
+		t.Fatal(err)
+	}
+	scr, _ := r.Screen("test", s.ID(), 3)
+	if scr.Cols != 50 || scr.Rows != 8 || !strings.HasPrefix(scr.Lines[0], "line 19") || len(scr.Scrollback) != 3 {
+		t.Errorf("screen %dx%d %q, scrollback %q", scr.Cols, scr.Rows, scr.Lines, scr.Scrollback)
+	}
+
+	for _, tc := range []struct {
+		scope, id  string
+		cols, rows int
+		want       error
+	}{
+		{"test", "nope", 80, 24, ErrNotFound},
+		{"other", s.ID(), 80, 24, ErrNotFound},
+	} {
+		if _, err := r.Screen(tc.scope, tc.id, 0); err != tc.want {
+			t.Errorf("Screen %s/%s: %v", tc.scope, tc.id, err)
+		}
+		if _, err := r.Resize(tc.scope, tc.id, tc.cols, tc.rows); err != tc.want {
+			t.Errorf("Resize %s/%s: %v", tc.scope, tc.id, err)
+		}
+	}
+	if _, err := r.Resize("test", s.ID(), 1, 24); err == nil {
+		t.Error("Resize to 1 column succeeded")
+	}
+	fg, _, err := r.Start(func() Spec { sp := shSpec("sleep 30"); sp.PTY = true; return sp }())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Screen("test", fg.ID(), 0); err != ErrNotBackgrounded {
+		t.Errorf("foreground: %v", err)
+	}
+	fg.CancelForeground()
+	plain, _, _ := r.Start(func() Spec { sp := shSpec("sleep 30"); sp.Background = true; return sp }())
+	if _, err := r.Screen("test", plain.ID(), 0); err != ErrNoTerminal {
+		t.Errorf("no terminal: %v", err)
+	}
+	if _, err := r.Resize("test", plain.ID(), 80, 24); err != ErrNoTerminal {
+		t.Errorf("no terminal: %v", err)
+	}
+	r.Kill("test", plain.ID(), syscall.SIGKILL)
+	r.Kill("test", s.ID(), syscall.SIGKILL)
+	waitDone(t, s, 10*time.Second)
+	if _, err := r.Resize("test", s.ID(), 80, 24); err != ErrNotRunning {
+		t.Errorf("finished: %v", err)
+	}
+	if scr, err := r.Screen("test", s.ID(), 1000); err != nil || scr.Info.Status != "failed" || len(scr.Scrollback) != MaxScrollback {
+		t.Errorf("finished: %v %s, %d scrollback lines", err, scr.Info.Status, len(scr.Scrollback))
 	}
 }
