@@ -77,13 +77,17 @@ type Screen struct {
 // fill the scrollback with such rows (need = 2*rows + MaxScrollback). Only the pen differs (SGR before the
 // cut are not applied), and styles are never shown. The run buffer is bounded (maxRunBytes); a run whose tail
 // does not fit is fed whole, as the emulator alone would be.
+//
+// The emulator is created when something must be fed to it (setting one up allocates 5 MB and takes about a
+// millisecond): a command that prints only plain output and that nobody looks at never gets one.
 type terminal struct {
 	mu    sync.Mutex
-	emu   *vt.Emulator // nil once the output ended
+	emu   *vt.Emulator // nil until needed, and again once the last screen was rendered
 	cols  int
 	rows  int
 	title string
-	final *Screen // the last screen, kept once the output ended
+	ended bool    // the output ended
+	final *Screen // the last screen, rendered at the first look after the output ended
 
 	// shadow tracks the parser state of the bytes fed outside runs, to find where a run may start.
 	shadow ansi.Parser
@@ -109,8 +113,15 @@ func newTerminal(cols, rows int) *terminal { return newTerminalScrollback(cols, 
 
 func newTerminalScrollback(cols, rows, scrollback int) *terminal {
 	t := &terminal{cols: cols, rows: rows, tryRun: true, scrollback: scrollback}
-	t.newEmulator()
+	t.startRun() // the output starts as a plain run, with no emulator yet
 	return t
+}
+
+// ensureEmu creates the emulator if there is none yet.
+func (t *terminal) ensureEmu() {
+	if t.emu == nil {
+		t.newEmulator()
+	}
 }
 
 // newEmulator sets up a blank emulator of the terminal's size.
@@ -178,7 +189,7 @@ func (t *terminal) write(p []byte) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.emu == nil {
+	if t.ended {
 		return
 	}
 	if t.npend > 0 {
@@ -240,6 +251,7 @@ func (t *terminal) resume(p []byte) []byte {
 
 // direct feeds p to the emulator until a run starts, and returns how many bytes it consumed.
 func (t *terminal) direct(p []byte) int {
+	t.ensureEmu()
 	start := 0
 	for i, b := range p {
 		if t.tryRun && t.shadow.State() == parser.GroundState {
@@ -276,6 +288,7 @@ func (t *terminal) emit(p []byte) {
 
 // feed gives p to the emulator and the shadow parser, without looking for a run.
 func (t *terminal) feed(p []byte) {
+	t.ensureEmu()
 	for _, b := range p {
 		t.shadow.Advance(b)
 	}
@@ -291,7 +304,10 @@ func (t *terminal) startRun() bool {
 	if t.noRuns {
 		return false
 	}
-	st, ok := hooks().runnable(t.emu)
+	st, ok := freshRun()
+	if t.emu != nil {
+		st, ok = hooks().runnable(t.emu)
+	}
 	if !ok {
 		return false
 	}
@@ -318,6 +334,7 @@ func (t *terminal) flushRun() {
 		b, col, skip = b[c.pos-r.base:], c.col, true
 	}
 	if len(b) > 0 {
+		t.ensureEmu()
 		if skip {
 			// Put the cursor in the column the tail starts in (its row and the row's cells do not matter).
 			t.emit(cr)
@@ -350,21 +367,36 @@ func (t *terminal) restartRun() {
 	}
 }
 
-// finish feeds what is left, keeps the last screen and releases the emulator. Called once the reader is done.
+// finish marks the end of the output; called once the reader is done. With an emulator, the last screen is
+// rendered now and the emulator released; without one (plain output only), what was held back is kept and
+// rendered at the first look, which a foreground session never gets.
 func (t *terminal) finish() {
 	if t == nil {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.emu == nil {
+	if t.ended {
 		return
 	}
+	t.ended = true
+	if t.emu != nil {
+		t.render()
+		return
+	}
+	if cap(t.run.buf) > 2*len(t.run.buf) {
+		t.run.buf = bytes.Clone(t.run.buf) // what a finished record keeps
+	}
+}
+
+// render feeds what is left, keeps the last screen and releases the emulator.
+func (t *terminal) render() {
 	t.endRun()
 	if t.npend > 0 {
 		t.feed(t.pend[:t.npend])
 		t.npend = 0
 	}
+	t.ensureEmu()
 	t.final = t.snapshot(t.scrollback)
 	t.emu = nil
 	t.run = plainRun{}
@@ -374,12 +406,16 @@ func (t *terminal) finish() {
 func (t *terminal) screen(scrollback int) Screen {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.emu == nil {
+	if t.ended {
+		if t.final == nil {
+			t.render()
+		}
 		s := *t.final
 		s.Scrollback = s.Scrollback[len(s.Scrollback)-min(max(scrollback, 0), len(s.Scrollback)):]
 		return s
 	}
 	t.sync()
+	t.ensureEmu()
 	return *t.snapshot(scrollback)
 }
 
@@ -390,7 +426,7 @@ func (t *terminal) resize(pty interface {
 }, cols, rows int) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.emu == nil {
+	if t.ended {
 		return ErrNotRunning
 	}
 	var ioErr error
@@ -403,6 +439,7 @@ func (t *terminal) resize(pty interface {
 		return ioErr
 	}
 	t.sync()
+	t.ensureEmu()
 	t.cols, t.rows = cols, rows
 	t.guard(func() { t.emu.Resize(cols, rows) })
 	if t.inRun { // the run's bounds depend on the size
@@ -576,7 +613,7 @@ func (r *plainRun) ensureFree(t *terminal, k int) {
 			continue
 		}
 		if limit := min(max(minRunBytes, 2*r.need*(t.cols+16)), maxRunBytes); cap(r.buf) < limit {
-			nb := make([]byte, len(r.buf), min(max(2*cap(r.buf), minRunBytes), limit))
+			nb := make([]byte, len(r.buf), min(max(2*cap(r.buf), 4<<10), limit))
 			copy(nb, r.buf)
 			r.buf = nb
 			continue
@@ -729,6 +766,11 @@ type emuHooks struct {
 	// shift, the parser, the pending wrap; in vt.Screen: the scroll region.
 	scr, scrs, modes, gsingle, parser, phantom, scroll []int
 }
+
+// freshRun is the run state of an emulator that was fed nothing, so that a run starts before there is one.
+var freshRun = sync.OnceValues(func() (runState, bool) {
+	return hooks().runnable(vt.NewEmulator(DefaultCols, DefaultRows))
+})
 
 // hooks resolves the field paths once.
 var hooks = sync.OnceValue(func() emuHooks {

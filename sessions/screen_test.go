@@ -200,6 +200,7 @@ func TestEmulatorHooks(t *testing.T) {
 		t.Fatalf("emulator hooks not found: %+v", h)
 	}
 	term := newTerminal(DefaultCols, DefaultRows)
+	term.ensureEmu()
 	v := reflect.ValueOf(term.emu).Elem()
 	alt := (*vt.Screen)(v.FieldByIndex(h.scrs).Index(1).Addr().UnsafePointer())
 	if alt.Scrollback() != nil {
@@ -212,7 +213,9 @@ func TestEmulatorHooks(t *testing.T) {
 		t.Error("a fresh emulator does not allow a run")
 	}
 	for _, stream := range []string{"\x1b[", "\x1b]0;x", "\x1b[2;5r\x1b[1;1H", "\x1b[2;5r\x1b[6;1H"} {
-		e := newTerminal(DefaultCols, DefaultRows).emu
+		term := newTerminal(DefaultCols, DefaultRows)
+		term.ensureEmu()
+		e := term.emu
 		_, _ = e.Write([]byte(stream))
 		if _, ok := h.runnable(e); ok {
 			t.Errorf("a run may start after %q", stream)
@@ -407,5 +410,32 @@ func TestRegistryScreen(t *testing.T) {
 	}
 	if scr, err := r.Screen("test", s.ID(), 1000); err != nil || scr.Info.Status != "failed" || len(scr.Scrollback) != MaxScrollback {
 		t.Errorf("finished: %v %s, %d scrollback lines", err, scr.Info.Status, len(scr.Scrollback))
+	}
+}
+
+// A terminal that only ever got plain output has no emulator until someone looks: a foreground PTY command that
+// prints text costs no emulator at all.
+func TestTerminalLazyEmulator(t *testing.T) {
+	term := newTerminal(DefaultCols, DefaultRows)
+	term.write([]byte("hello\r\n\x1b[1mworld\x1b[m\r\n"))
+	term.finish()
+	if term.emu != nil || term.fed != 0 {
+		t.Fatalf("plain output created an emulator (%d bytes fed)", term.fed)
+	}
+	s := term.screen(10)
+	if s.Lines[0] != "hello" || s.Lines[1] != "world" || s.CursorRow != 2 || term.emu != nil {
+		t.Errorf("last screen %q, cursor %d; emulator kept: %v", s.Lines[:3], s.CursorRow, term.emu != nil)
+	}
+	running := newTerminal(DefaultCols, DefaultRows)
+	running.write([]byte("plain"))
+	if running.emu != nil {
+		t.Fatal("plain output created an emulator")
+	}
+	if s := running.screen(0); s.Lines[0] != "plain" || s.CursorCol != 5 {
+		t.Errorf("screen %q, cursor col %d", s.Lines[0], s.CursorCol)
+	}
+	running.write([]byte("\x1b[?25l"))
+	if running.emu == nil || running.screen(0).CursorVisible {
+		t.Error("a mode change did not reach an emulator")
 	}
 }
