@@ -400,3 +400,20 @@ func BenchmarkProcessScreen(b *testing.B) {
 	b.ReportMetric(ms(median(list)), "list-median-ms")
 	s.Proc("kill", "sessionId", id, "signal", "KILL")
 }
+
+// A smaller height keeps the newest rows, as in tmux: rows below the cursor go first, then the top rows scroll
+// away.
+func TestScreenResizeShrinks(t *testing.T) {
+	par(t)
+	s := StartServer(t, Options{})
+	id, p := s.startOracle(60, 30, "sh -c 'seq 1 40; sleep 60'")
+	s.sameScreen(p, id, func(a, b string) bool { return a == b && strings.Contains(a, "40") })
+	if r := s.Proc("resize", "sessionId", id, "cols", 60, "rows", 10); r.IsError {
+		t.Fatal(r)
+	}
+	p.run("resize-window", "-t", "oracle", "-x", "60", "-y", "10")
+	r := s.sameScreen(p, id, func(a, b string) bool { return a == b && strings.HasPrefix(a, "32\n") })
+	if row, _, _ := cursorOf(r); row != 9 || r.Int("rows") != 10 {
+		t.Errorf("after shrinking: %s", r)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -419,27 +420,26 @@ func (t *terminal) screen(scrollback int) Screen {
 	return *t.snapshot(scrollback)
 }
 
-// resize sets the window size of the PTY master pty and of the emulator. The terminal lock is held across both,
+// resize sets the window size of the PTY (setSize) and of the emulator. The terminal lock is held across both,
 // so output the program writes after its SIGWINCH is fed at the new size.
-func (t *terminal) resize(pty interface {
-	Control(func(fd uintptr)) error
-}, cols, rows int) error {
+func (t *terminal) resize(setSize func(cols, rows int) error, cols, rows int) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.ended {
 		return ErrNotRunning
 	}
-	var ioErr error
-	if err := pty.Control(func(fd uintptr) {
-		ioErr = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(rows), Col: uint16(cols)})
-	}); err != nil {
-		return ErrNotRunning
-	}
-	if ioErr != nil {
-		return ioErr
+	if err := setSize(cols, rows); err != nil {
+		return err
 	}
 	t.sync()
 	t.ensureEmu()
+	// The library keeps the top rows when the height shrinks, which loses the cursor's row and the newest output;
+	// like tmux, drop rows below the cursor first and push the top rows into the scrollback for the rest (SU,
+	// then the cursor up as far), when no sequence is half fed.
+	if y := t.emu.CursorPosition().Y; y >= rows && t.shadow.State() == parser.GroundState {
+		k := strconv.Itoa(y - rows + 1)
+		t.emit([]byte("\x1b[" + k + "S\x1b[" + k + "A"))
+	}
 	t.cols, t.rows = cols, rows
 	t.guard(func() { t.emu.Resize(cols, rows) })
 	if t.inRun { // the run's bounds depend on the size
@@ -899,7 +899,16 @@ func (r *Registry) Resize(scope, id string, cols, rows int) (Info, error) {
 	if err != nil {
 		return Info{}, ErrNotRunning
 	}
-	if err := s.term.resize(rc, cols, rows); err != nil {
+	setSize := func(cols, rows int) error {
+		var ioErr error
+		if err := rc.Control(func(fd uintptr) {
+			ioErr = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(rows), Col: uint16(cols)})
+		}); err != nil {
+			return ErrNotRunning // the session ended and closed its terminal
+		}
+		return ioErr
+	}
+	if err := s.term.resize(setSize, cols, rows); err != nil {
 		return Info{}, err
 	}
 	return s.info(false), nil

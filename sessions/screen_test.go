@@ -341,7 +341,8 @@ func TestRegistryScreen(t *testing.T) {
 			default:
 			}
 			if _, err := r.Resize("test", s.ID(), 40+size%20, 6+size%4); err != nil {
-				t.Errorf("resize: %v", err)
+				in := s.Info()
+				t.Errorf("resize: %v; session %s %s code %v signal %s, tail %q", err, in.Status, in.ExitReason, in.ExitCode, in.ExitSignal, in.Tail[max(0, len(in.Tail)-100):])
 				return
 			}
 		}
@@ -437,5 +438,60 @@ func TestTerminalLazyEmulator(t *testing.T) {
 	running.write([]byte("\x1b[?25l"))
 	if running.emu == nil || running.screen(0).CursorVisible {
 		t.Error("a mode change did not reach an emulator")
+	}
+}
+
+// resizeTo resizes the terminal without a PTY.
+func (t *terminal) resizeTo(cols, rows int) error {
+	return t.resize(func(int, int) error { return nil }, cols, rows)
+}
+
+// Resizing: a smaller height keeps the cursor's row and the rows above it (the top rows go to the scrollback, as
+// in tmux); resizes between reads of a flood leave the screen as feeding every byte would.
+func TestTerminalResize(t *testing.T) {
+	term := newTerminal(20, 10)
+	term.write([]byte(repeatLines("r%d\r\n", 8) + "prompt$ "))
+	if err := term.resizeTo(20, 4); err != nil {
+		t.Fatal(err)
+	}
+	s := term.screen(10)
+	if want := []string{"r5", "r6", "r7", "prompt$"}; !reflect.DeepEqual(s.Lines, want) || s.CursorRow != 3 || s.CursorCol != 8 {
+		t.Errorf("after shrinking: %q cursor %d,%d", s.Lines, s.CursorRow, s.CursorCol)
+	}
+	if want := []string{"r0", "r1", "r2", "r3", "r4"}; !reflect.DeepEqual(s.Scrollback, want) {
+		t.Errorf("scrollback %q", s.Scrollback)
+	}
+	// Rows below the cursor go first.
+	term = newTerminal(20, 10)
+	term.write([]byte("top\r\nmid\x1b[9;1Hbottom\x1b[2;1H"))
+	term.resizeTo(20, 5)
+	if s := term.screen(5); !reflect.DeepEqual(s.Lines[:2], []string{"top", "mid"}) || len(s.Scrollback) != 0 || s.CursorRow != 1 {
+		t.Errorf("cursor near the top: %q, scrollback %q", s.Lines, s.Scrollback)
+	}
+
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 30 {
+		held := newTerminalScrollback(50, 8, 5)
+		ref := newTerminalScrollback(50, 8, 5)
+		ref.noRuns = true
+		p := []byte(repeatLines("line %d\r\n", 3000) + "done\r\n")
+		for len(p) > 0 {
+			k := min(len(p), 1+rng.IntN(300))
+			held.write(p[:k])
+			ref.write(p[:k])
+			p = p[k:]
+			if rng.IntN(3) == 0 {
+				c, r := 40+rng.IntN(20), 6+rng.IntN(4)
+				held.resizeTo(c, r)
+				ref.resizeTo(c, r)
+			}
+		}
+		if d := sameScreen(held, ref); d != "" {
+			t.Fatalf("round %d:\n%s", round, d)
+		}
+	}
+	term.finish()
+	if err := term.resizeTo(30, 10); err != ErrNotRunning {
+		t.Errorf("resize after the end: %v", err)
 	}
 }
