@@ -69,8 +69,9 @@ type Screen struct {
 // times the cost of the output path, so a flood is not fed to it byte by byte. Output made only of text, CR, LF,
 // TAB, SGR and erase-in-line ("plain" tokens) is held back as a plain run; when the run ends (any other byte),
 // or a query, a resize or the end of the output needs the screen, the run is fed, and when it advanced the
-// cursor by at least need rows only its tail after the last CR that is still need rows from the end is fed,
-// after a CR. That yields the same screen, cursor and scrollback text as feeding everything: the run starts
+// cursor by at least need rows only its tail from the last cut that is still need rows from the end is fed (a
+// cut is a position whose column is known; see plainRun). That yields the same screen, cursor and scrollback
+// text as feeding everything: the run starts
 // with the parser in ground state, the cursor inside the scroll region and no single shift pending; plain
 // tokens touch only the cursor's row, move the cursor down (LF, wrap) or to the left margin (CR), and change
 // no mode; so once the cursor went down (rows-1) rows to the bottom margin and then rows more, every row of
@@ -105,7 +106,7 @@ type terminal struct {
 	scrollback int
 	// noRuns feeds every byte at once (the reference of tests and benchmarks).
 	noRuns bool
-	// fed counts the bytes given to the emulator; panics the library panics recovered.
+	// fed counts the bytes given to the emulator, panics the library's panics that guard recovered.
 	fed    int64
 	panics int
 }
@@ -130,7 +131,7 @@ func (t *terminal) newEmulator() {
 	t.emu = vt.NewEmulator(t.cols, t.rows)
 	t.emu.SetScrollbackSize(t.scrollback)
 	// The emulator writes its replies to a pipe that nobody reads; closed, a reply fails at once instead of
-	// blocking the reader forever.
+	// blocking the reader forever (TestTerminalNoReplies would hang if a library version stopped returning it).
 	if pw, ok := t.emu.InputPipe().(interface{ Close() error }); ok {
 		_ = pw.Close()
 	}
