@@ -54,7 +54,6 @@ func (p ptySource) run(s *Session) {
 			}
 		}
 		if err != nil {
-			println("DEBUG reader end", s.id, err.Error())
 			break
 		}
 	}
