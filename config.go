@@ -43,6 +43,8 @@ type config struct {
 	BwrapPath      string // the bwrap executable found by checkPolicyStartup (sandbox bwrap)
 
 	Host string // auto | sandbox | gateway
+	// Channel is auto | on | off (docs/reference.md#channel).
+	Channel string
 
 	Cwd string // absolute, cleaned, existing directory
 
@@ -110,6 +112,7 @@ const (
 	defaultSecurity = "full"
 	defaultSandbox  = "none"
 	defaultHost     = "auto"
+	defaultChannel  = "auto"
 	defaultLogLevel = "info"
 )
 
@@ -117,6 +120,7 @@ var (
 	securityModes = []string{defaultSecurity, "allowlist", "deny"}
 	sandboxModes  = []string{defaultSandbox, "bwrap"}
 	hostModes     = []string{defaultHost, "sandbox", "gateway"}
+	channelModes  = []string{defaultChannel, "on", "off"}
 	logLevels     = []string{"debug", defaultLogLevel, "warn", "error"}
 )
 
@@ -375,6 +379,7 @@ func (l *loader) resolve(cfg *config, fc *fileConfig) {
 	cfg.Sandbox = pickString(defaultSandbox, fc.sandbox, ev.sandbox)
 	cfg.SandboxNetwork = pickBool(false, fc.sandboxNetwork, ev.sandboxNetwork)
 	cfg.Host = pickString(defaultHost, fc.host, ev.host)
+	cfg.Channel = pickString(defaultChannel, fc.channel, ev.channel)
 	cfg.KillGrace = time.Duration(l.pickInt(defaultKillGraceMs, minKillGraceMs, maxKillGraceMs, fc.killGraceMs, ev.killGraceMs)) * time.Millisecond
 	cfg.ElevatedEnabled = pickBool(false, fc.elevatedEnabled, ev.elevatedEnabled)
 	cfg.ToolsAllow = pickList(fc.toolsAllow, ev.toolsAllow)

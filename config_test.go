@@ -65,6 +65,7 @@ func TestDefaults(t *testing.T) {
 		Security:        "full",
 		Sandbox:         "none",
 		Host:            "auto",
+		Channel:         "auto",
 		Cwd:             wd,
 		KillGrace:       3 * time.Second,
 		OrphanGrace:     60 * time.Second,

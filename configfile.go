@@ -28,6 +28,7 @@ type fileConfig struct {
 	elevatedEnabled          setting[bool]
 	pathPrepend, allowlist   setting[[]string]
 	security, sandbox, host  setting[string]
+	channel                  setting[string]
 	cwd                      setting[string]
 	httpMaxSessions          setting[int64]
 }
@@ -161,6 +162,7 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 				"sandbox":                  enum(&fc.sandbox, sandboxModes),
 				"sandboxNetwork":           boolean(&fc.sandboxNetwork),
 				"host":                     enum(&fc.host, hostModes),
+				"channel":                  enum(&fc.channel, channelModes),
 				"cwd":                      cwd,
 				"killGraceMs":              integer(&fc.killGraceMs),
 				"httpMaxSessions":          integer(&fc.httpMaxSessions),

@@ -55,6 +55,7 @@ func TestConfigFullFile(t *testing.T) {
       "sandbox": "none",
       "sandboxNetwork": true,
       "host": "gateway",
+      "channel": "on",
       "cwd": "proj",
       "killGraceMs": 1000.0,
       "httpMaxSessions": 40
@@ -79,6 +80,7 @@ func TestConfigFullFile(t *testing.T) {
 		Sandbox:                  "none",
 		SandboxNetwork:           true,
 		Host:                     "gateway",
+		Channel:                  "on",
 		Cwd:                      proj,
 		KillGrace:                time.Second,
 		ElevatedEnabled:          true,
@@ -146,6 +148,7 @@ func TestConfigErrors(t *testing.T) {
 		{name: "security enum", content: `{"tools":{"exec":{"security":"ask"}}}`, want: `tools.exec.security: "ask" is not one of full, allowlist, deny`},
 		{name: "sandbox enum", content: `{"tools":{"exec":{"sandbox":"Bwrap"}}}`, want: `tools.exec.sandbox: "Bwrap" is not one of none, bwrap`},
 		{name: "host enum", content: `{"tools":{"exec":{"host":"remote"}}}`, want: `tools.exec.host: "remote" is not one of auto, sandbox, gateway`},
+		{name: "channel enum", content: `{"tools":{"exec":{"channel":"always"}}}`, want: `tools.exec.channel: "always" is not one of auto, on, off`},
 		{name: "host node", content: `{"tools":{"exec":{"host":"node"}}}`, want: `tools.exec.host: "node" is not supported (node hosts are out of scope)`},
 		{name: "cwd missing", content: `{"tools":{"exec":{"cwd":"/does/not/exist"}}}`, want: `tools.exec.cwd: "/does/not/exist" is not an existing directory`},
 		{name: "cwd file", content: `{"tools":{"exec":{"cwd":"plainfile"}}}`, want: `tools.exec.cwd: "plainfile" is not an existing directory`},

@@ -45,6 +45,7 @@ type envValues struct {
 	notifyOnExit, notifyEmptySuccess     setting[bool]
 	pathPrepend, allowlist               setting[[]string]
 	security, sandbox, host              setting[string]
+	channel                              setting[string]
 	sandboxNetwork                       setting[bool]
 	cwd                                  setting[string]
 	killGraceMs                          setting[int64]
@@ -114,6 +115,9 @@ func envTable(ev *envValues) []envVar {
 			def: "false", values: "boolean", doc: "share the host network with sandboxed runs"},
 		{name: "EXECMCP_HOST", key: "tools.exec.host", read: readOneOf(&ev.host, hostModes),
 			def: defaultHost, values: strings.Join(hostModes, ", "), doc: "the configured host"},
+		{name: "EXECMCP_CHANNEL", key: "tools.exec.channel", read: readOneOf(&ev.channel, channelModes),
+			def: defaultChannel, values: strings.Join(channelModes, ", "),
+			doc: "which clients get Claude Code channel events (docs/reference.md#channel)"},
 		{name: "EXECMCP_CWD", key: "tools.exec.cwd", read: readDir(&ev.cwd),
 			def: "the server's cwd", values: "existing directory, ~ expanded", doc: "the default workdir"},
 		{name: "EXECMCP_KILL_GRACE_MS", key: "tools.exec.killGraceMs", read: readInteger(&ev.killGraceMs),

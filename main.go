@@ -161,6 +161,7 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 		BwrapPath:                cfg.BwrapPath,
 		HiddenFiles:              sandboxHiddenFiles(cfg),
 		Host:                     cfg.Host,
+		Channel:                  cfg.Channel,
 		ElevatedEnabled:          cfg.ElevatedEnabled,
 		OrphanGrace:              cfg.OrphanGrace,
 		Logger:                   logger,

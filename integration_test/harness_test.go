@@ -170,6 +170,8 @@ type Options struct {
 	SysProcAttr *syscall.SysProcAttr
 	ExtraFiles  []*os.File
 	NoHome      bool // do not set HOME
+	// ClientName is the SDK client's clientInfo.name; "" = execmcp-integration-test.
+	ClientName string
 }
 
 // Server is one running execmcp process.
@@ -299,7 +301,11 @@ func startServerIn(t testing.TB, dir, home string, o Options) *Server {
 		s.raw = newRawClient(s)
 		return s
 	}
-	s.client = mcp.NewClient(&mcp.Implementation{Name: "execmcp-integration-test", Version: "1.0.0"},
+	clientName := o.ClientName
+	if clientName == "" {
+		clientName = "execmcp-integration-test"
+	}
+	s.client = mcp.NewClient(&mcp.Implementation{Name: clientName, Version: "1.0.0"},
 		&mcp.ClientOptions{Capabilities: &mcp.ClientCapabilities{}})
 	proto := o.Protocol
 	switch proto {

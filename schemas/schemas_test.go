@@ -178,9 +178,10 @@ func TestExecInput(t *testing.T) {
 		{"pty", "boolean", "Run in a pseudo-terminal (PTY) when available (TTY-required CLIs, coding agents)"},
 		{"elevated", "boolean", "Run on the host with elevated permissions (if allowed)"},
 		{"host", "string", "Exec host/target (auto|sandbox|gateway)."},
+		{"notifyOnOutput", "string", "Announce each output line matching this regular expression (RE2) while the command runs in the background"},
 	}
 	m := checkParams(t, ExecInput, params,
-		"command, workdir, env, yieldMs, background, timeout, pty, elevated, host")
+		"command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput")
 	if !reflect.DeepEqual(m["required"], []any{"command"}) {
 		t.Errorf("required = %v", m["required"])
 	}
@@ -213,14 +214,15 @@ func TestProcessInput(t *testing.T) {
 		{"timeout", "number", "For poll: wait up to this many milliseconds before returning (at most 30000)"},
 		{"signal", "string", "Signal for kill: TERM (default; escalates to KILL after the grace period), INT, HUP, QUIT, USR1, USR2 or KILL"},
 		{"until", "string", "For poll: keep waiting (up to timeout) until a line of output matches this regular expression (RE2)"},
+		{"pattern", "string", "For log: only lines matching this regular expression (RE2), each prefixed with its line number; for watch: the pattern to announce"},
 	}
 	m := checkParams(t, ProcessInput, params,
-		"action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until")
+		"action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until, pattern")
 	if !reflect.DeepEqual(m["required"], []any{"action"}) {
 		t.Errorf("required = %v", m["required"])
 	}
 	props := m["properties"].(map[string]any)
-	wantActions := []any{"list", "poll", "log", "write", "send-keys", "submit", "paste", "kill", "clear", "remove"}
+	wantActions := []any{"list", "poll", "log", "write", "send-keys", "submit", "paste", "kill", "clear", "remove", "watch"}
 	if got := props["action"].(map[string]any)["enum"]; !reflect.DeepEqual(got, wantActions) {
 		t.Errorf("action enum = %v", got)
 	}
@@ -325,7 +327,7 @@ func TestExecOutput(t *testing.T) {
 
 func TestProcessOutput(t *testing.T) {
 	want := []string{"status", "sessionId", "name", "sessions", "omitted", "aggregated", "aggregatedTruncated", "exitCode",
-		"exitSignal", "exitReason", "timedOut", "retryInMs", "matched", "match", "total", "totalLines", "totalChars", "truncated", "signal",
+		"exitSignal", "exitReason", "timedOut", "retryInMs", "matched", "match", "pattern", "total", "totalLines", "totalChars", "truncated", "signal",
 		"warnings", "error", "systemEvents"}
 	if got := orderedKeys(t, ProcessOutput, "properties"); !slices.Equal(got, want) {
 		t.Errorf("properties = %v, want %v", got, want)

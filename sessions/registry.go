@@ -56,6 +56,9 @@ type Options struct {
 	// OnOutput is called after output was appended to a backgrounded session, outside all locks, from the
 	// session's reader goroutine (so at most once per read). It must not block. Nil means no callback.
 	OnOutput func(scope, id string)
+	// OnWatch is called with each output-watcher announcement (docs/reference.md#watch-events), outside all
+	// locks, in order per session, and for a session always before OnExit. It must not block. Nil means none.
+	OnWatch func(Announcement)
 	// IngestWorkers is how many session readers may decode and record output at the same time; 0 means
 	// GOMAXPROCS-1, at least 1. See Registry.ingest.
 	IngestWorkers int

@@ -48,6 +48,9 @@ type Session struct {
 	done        chan struct{}
 	timer       *time.Timer
 
+	// watchDeliver serialises deliveries of announcements (deliverWatch).
+	watchDeliver sync.Mutex
+
 	mu            sync.Mutex
 	state         state
 	buf           *output.Buffer
@@ -60,6 +63,8 @@ type Session struct {
 	writable      bool
 	retry         int
 	untils        []*untilWait
+	watch         *watcher       // the output watcher; nil when none (docs/reference.md#watch)
+	watchOut      []Announcement // announcements not delivered yet
 	cursor        CursorMode
 	sawOutput     bool
 	endedAt       time.Time
@@ -98,6 +103,9 @@ func newSession(r *Registry, spec Spec, p *proc) *Session {
 	if p.pty {
 		s.cursor = CursorUnknown
 	}
+	if spec.Watch != nil {
+		s.watch = newWatcher(spec.Watch)
+	}
 	return s
 }
 
@@ -133,6 +141,9 @@ func (s *Session) appendOutput(stream output.Stream, text []byte, events []outpu
 		for _, w := range s.untils {
 			w.feed(stream, text)
 		}
+		if s.watch != nil {
+			s.feedWatch(stream, text)
+		}
 		s.buf.AppendBytes(stream, text)
 		s.sawOutput = true
 	}
@@ -159,7 +170,11 @@ func (s *Session) appendOutput(stream output.Stream, text []byte, events []outpu
 		s.changedTaken = false
 	}
 	notify := len(text) > 0 && s.backgrounded && !s.removed && s.r.opts.OnOutput != nil
+	announce := len(s.watchOut) > 0
 	s.mu.Unlock()
+	if announce {
+		s.deliverWatch()
+	}
 	if notify {
 		s.r.opts.OnOutput(s.scope, s.id)
 	}
@@ -221,7 +236,10 @@ func (s *Session) wait() {
 	s.writable = false
 	s.retry = 0
 	s.outcome = s.classify()
+	// Announcements end with the session: what was queued goes out before the exit event.
+	s.stopWatchLocked()
 	s.mu.Unlock()
+	s.deliverWatch()
 
 	s.r.finalize(s)
 }

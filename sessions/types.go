@@ -3,6 +3,7 @@ package sessions
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -64,6 +65,8 @@ type Spec struct {
 	TimeoutSec float64
 	// NotifyOnExit and NotifyOnExitEmptySuccess are captured at spawn for the exit notification rules.
 	NotifyOnExit, NotifyOnExitEmptySuccess bool
+	// Watch is the output watcher's pattern (exec notifyOnOutput); nil means none (docs/reference.md#watch).
+	Watch *regexp.Regexp
 	// Background registers the session as backgrounded from the start (exec background:true), so that even a
 	// command that finishes at once is retained and announced.
 	Background bool

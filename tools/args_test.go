@@ -11,9 +11,9 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const (
-	textBadAction = "Invalid process action. Expected one of: list, poll, log, write, send-keys, submit, paste, kill, clear, remove."
-	execKnown     = "Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host."
-	processKnown  = "Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until."
+	textBadAction = "Invalid process action. Expected one of: list, poll, log, write, send-keys, submit, paste, kill, clear, remove, watch."
+	execKnown     = "Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput."
+	processKnown  = "Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until, pattern."
 )
 
 func TestDecodeArgsErrors(t *testing.T) {
@@ -128,12 +128,12 @@ func TestDecodeArgsValues(t *testing.T) {
 func TestParamTables(t *testing.T) {
 	wantExec := []param{
 		{"command", kString}, {"workdir", kString}, {"env", kEnv}, {"yieldMs", kNumber}, {"background", kBool},
-		{"timeout", kNumber}, {"pty", kBool}, {"elevated", kBool}, {"host", kString},
+		{"timeout", kNumber}, {"pty", kBool}, {"elevated", kBool}, {"host", kString}, {"notifyOnOutput", kString},
 	}
 	wantProcess := []param{
 		{"action", kString}, {"sessionId", kString}, {"data", kString}, {"keys", kStrings}, {"hex", kStrings},
 		{"literal", kString}, {"text", kString}, {"bracketed", kBool}, {"eof", kBool}, {"offset", kNumber},
-		{"limit", kNumber}, {"timeout", kNumber}, {"signal", kString}, {"until", kString},
+		{"limit", kNumber}, {"timeout", kNumber}, {"signal", kString}, {"until", kString}, {"pattern", kString},
 	}
 	if got := execParams(); !reflect.DeepEqual(got, wantExec) {
 		t.Errorf("exec table %v", got)
@@ -144,7 +144,7 @@ func TestParamTables(t *testing.T) {
 	if got := processActions().badText; got != textBadAction {
 		t.Errorf("bad action text %q", got)
 	}
-	if a := processActions().valid; len(a) != 10 || !a["send-keys"] || a["List"] {
+	if a := processActions().valid; len(a) != 11 || !a["send-keys"] || a["List"] {
 		t.Errorf("actions %v", a)
 	}
 	defer func() {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -46,7 +47,8 @@ type execRequest struct {
 	pty      bool
 	timeout  time.Duration
 	timeoutS float64
-	wrapper  []string // the sandbox wrapper (policy.SandboxArgs) when the target is sandbox
+	wrapper  []string       // the sandbox wrapper (policy.SandboxArgs) when the target is sandbox
+	watch    *regexp.Regexp // notifyOnOutput; nil when not given or empty
 }
 
 func (t *Tools) handleExec(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -89,6 +91,7 @@ func (t *Tools) runExec(ctx context.Context, scope string, req mcp.CallToolReque
 		NotifyOnExitEmptySuccess: t.opts.NotifyOnExitEmptySuccess,
 		Background:               er.mode == modeBackground,
 		Wrapper:                  er.wrapper,
+		Watch:                    er.watch,
 	}
 	sess, fallback, err := t.reg.Start(spec)
 	if err != nil {
@@ -140,6 +143,13 @@ func (t *Tools) prepareExec(a *args) (er execRequest, err error) {
 				return er, fmt.Errorf("env entry \"%s\" must not contain NUL bytes.", strings.ReplaceAll(k, "\x00", `\u0000`))
 			}
 		}
+	}
+	if pat, _ := a.str("notifyOnOutput"); pat != "" {
+		re, err := compilePattern(pat)
+		if err != nil {
+			return er, errors.New("Invalid notifyOnOutput pattern: " + err.Error())
+		}
+		er.watch = re
 	}
 	// 4. Background mode.
 	background, _ := a.boolean("background")

@@ -90,6 +90,8 @@ func (t *Tools) runProcess(ctx context.Context, scope string, req mcp.CallToolRe
 		return t.poll(ctx, scope, id, a)
 	case "log":
 		return t.logAction(scope, id, a)
+	case "watch":
+		return t.watch(scope, id, a)
 	case "write":
 		data, _ := a.str("data")
 		if len(data) > policy.MaxInputBytes {
@@ -162,10 +164,7 @@ func (t *Tools) poll(ctx context.Context, scope, id string, a *args) processCall
 	}
 	var until *regexp.Regexp
 	if pat, _ := a.str("until"); pat != "" {
-		if len(pat) > maxPatternBytes {
-			return failed("Invalid until pattern: longer than 1000 bytes")
-		}
-		re, err := regexp.Compile(pat)
+		re, err := compilePattern(pat)
 		if err != nil {
 			return failed("Invalid until pattern: " + err.Error())
 		}
@@ -183,6 +182,40 @@ func (t *Tools) poll(ctx context.Context, scope, id string, a *args) processCall
 		pc.ackID = id
 	}
 	return pc
+}
+
+// compilePattern compiles a pattern of until, notifyOnOutput or watch (docs/reference.md#patterns); the error
+// text follows the "Invalid ... pattern: " of the caller.
+func compilePattern(pat string) (*regexp.Regexp, error) {
+	if len(pat) > maxPatternBytes {
+		return nil, errors.New("longer than 1000 bytes")
+	}
+	return regexp.Compile(pat)
+}
+
+// watch sets or removes the output watcher of a running session (docs/reference.md#process-watch).
+func (t *Tools) watch(scope, id string, a *args) processCall {
+	pat, given := a.str("pattern")
+	if !given {
+		return failed("pattern is required for watch.")
+	}
+	var re *regexp.Regexp
+	if pat != "" {
+		var err error
+		if re, err = compilePattern(pat); err != nil {
+			return failed("Invalid pattern: " + err.Error())
+		}
+	}
+	info, err := t.reg.Watch(scope, id, re)
+	switch {
+	case errors.Is(err, sessions.ErrNotRunning):
+		return failed("Session " + id + " is not running.")
+	case errors.Is(err, sessions.ErrNotBackgrounded):
+		return failed("Session " + id + " is not backgrounded.")
+	case err != nil:
+		return failed("No session found for " + id)
+	}
+	return processCall{r: renderWatch(info, pat)}
 }
 
 func (t *Tools) logAction(scope, id string, a *args) processCall {

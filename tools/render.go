@@ -534,3 +534,14 @@ func lastChars(s string, n int) string {
 	}
 	return s[i:]
 }
+
+// renderWatch is the result of process watch (docs/reference.md#process-watch); pattern "" removed the watcher.
+func renderWatch(info sessions.Info, pattern string) result {
+	d := map[string]any{"status": "running", "sessionId": info.ID}
+	addName(d, info.Name)
+	if pattern == "" {
+		return result{text: "Stopped watching session " + info.ID + ".", details: d}
+	}
+	d["pattern"] = pattern
+	return result{text: "Watching session " + info.ID + " for /" + pattern + "/.", details: d}
+}

@@ -74,6 +74,9 @@ type Options struct {
 	// OrphanGrace is how long a session-id scope's work survives its MCP session (docs/reference.md#disconnect);
 	// zero cleans up at once.
 	OrphanGrace time.Duration
+	// Channel selects Claude Code channel events (docs/reference.md#channel): ChannelAuto (also the zero value
+	// "") sends them to Claude Code clients only, ChannelOn to every client, ChannelOff to none.
+	Channel string
 	// Logger receives the adapter's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -90,6 +93,7 @@ type Tools struct {
 	closing     bool
 	mcpSessions map[string]string // MCP session id -> scope
 	levels      map[string]mcp.LoggingLevel
+	channels    map[string]bool // MCP session ids that take channel events
 	scopes      map[string]*scopeState
 	hbWG        sync.WaitGroup
 
@@ -130,6 +134,7 @@ func New(opts Options) (*Tools, error) {
 		baseEnv:     policy.InheritedEnv(opts.Environ),
 		mcpSessions: map[string]string{},
 		levels:      map[string]mcp.LoggingLevel{},
+		channels:    map[string]bool{},
 		scopes:      map[string]*scopeState{},
 
 		subs:         map[string]map[string]bool{},
@@ -140,6 +145,7 @@ func New(opts Options) (*Tools, error) {
 	sopts := opts.Sessions
 	sopts.OnExit = t.onExit
 	sopts.OnOutput = t.onOutput
+	sopts.OnWatch = t.onWatch
 	if sopts.Logger == nil {
 		sopts.Logger = logger
 	}
@@ -171,6 +177,7 @@ func New(opts Options) (*Tools, error) {
 		if res != nil {
 			protocol = res.ProtocolVersion
 		}
+		t.initializeChannel(sid, req, res)
 		t.log.Debug("client initialized", "client", name, "clientVersion", version, "protocol", protocol, "session", sid)
 	})
 
