@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,8 +24,11 @@ const (
 	snippetMaxChars  = 180
 )
 
-// sysEvent is one queued exit event of a scope (docs/reference.md#system-events).
-type sysEvent struct{ sessionID, text string }
+// sysEvent is one queued exit or watcher event of a scope (docs/reference.md#system-events).
+type sysEvent struct {
+	sessionID, text string
+	output          bool // a watcher announcement
+}
 
 // scopeState is the per-scope bookkeeping besides sessions (docs/reference.md#scope).
 type scopeState struct {
@@ -37,15 +41,23 @@ func (st *scopeState) empty() bool {
 	return len(st.live) == 0 && len(st.events) == 0 && st.hb == nil
 }
 
-// enqueue appends an event: at most maxSystemEvents (the oldest is dropped), and an event whose text
-// equals the immediately preceding one is skipped.
+// enqueue appends an event: at most maxSystemEvents, and an event whose text equals the immediately preceding
+// one is skipped. When the queue is full the oldest watcher announcement is dropped, or without one the oldest
+// event: a chatty watcher never pushes a completion out.
 func (st *scopeState) enqueue(ev sysEvent) {
 	if n := len(st.events); n > 0 && st.events[n-1].text == ev.text {
 		return
 	}
 	st.events = append(st.events, ev)
 	if len(st.events) > maxSystemEvents {
-		st.events = append([]sysEvent(nil), st.events[len(st.events)-maxSystemEvents:]...)
+		drop := 0
+		for i, e := range st.events {
+			if e.output {
+				drop = i
+				break
+			}
+		}
+		st.events = slices.Delete(st.events, drop, drop+1)
 	}
 }
 
@@ -275,7 +287,7 @@ func (t *Tools) onWatch(a sessions.Announcement) {
 	}
 	st := t.scopeLocked(a.Scope)
 	text := outputEventText(a)
-	send := t.eventLocked(st, a.Scope, sysEvent{sessionID: a.ID, text: text}, outputMessageParams(a, text),
+	send := t.eventLocked(st, a.Scope, sysEvent{sessionID: a.ID, text: text, output: true}, outputMessageParams(a, text),
 		map[string]string{"session_id": a.ID, "event": "output", "status": "running"})
 	t.mu.Unlock()
 	send()

@@ -111,6 +111,15 @@ func TestSystemEventQueue(t *testing.T) {
 	if len(texts) != 20 || texts[0] != "t6" || texts[19] != "t23" || len(st.events) != 0 {
 		t.Fatalf("take %q", texts)
 	}
+	// A full queue drops its oldest watcher announcement before any exit event.
+	st.enqueue(sysEvent{sessionID: "x", text: "exit x"})
+	for i := range 25 {
+		st.enqueue(sysEvent{sessionID: "w", text: "out " + strconv.Itoa(i), output: true})
+	}
+	st.enqueue(sysEvent{sessionID: "y", text: "exit y"})
+	if texts := st.take(); len(texts) != 20 || texts[0] != "exit x" || texts[1] != "out 7" || texts[19] != "exit y" {
+		t.Fatalf("announcements pushed an exit out: %q", texts)
+	}
 	if st.take() != nil {
 		t.Fatal("second take not empty")
 	}
