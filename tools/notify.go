@@ -151,7 +151,7 @@ func exitEventText(info sessions.Info) string {
 	if sn := exitSnippet(info.Tail); sn != "" {
 		text += " :: " + sn
 	}
-	return text
+	return withRetryGuidance(text, info)
 }
 
 // exitMessageParams are the params of the notifications/message of an exit event

@@ -165,10 +165,23 @@ func failureText(info sessions.Info) string {
 	return textNoExitCode
 }
 
+// textRetryGuidance is the retry guidance of a timed-out command: the second line of the timeout text, and the
+// paragraph after the exit event and the finished poll of a session killed by its timeout
+// (docs/reference.md#exec-outcome).
+const textRetryGuidance = "The command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry."
+
 // timeoutText is the two-line text of a timed-out command (docs/reference.md#exec-outcome).
 func timeoutText(sec float64) string {
 	return "Command timed out after " + formatSeconds(sec) + " seconds. If this command is expected to take longer, re-run with a higher timeout (e.g., exec timeout=300). If it should keep running, start it with exec background=true or yieldMs so execmcp can register a pollable process session. Do not rely on shell backgrounding with a trailing &.\n" +
-		"The command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry."
+		textRetryGuidance
+}
+
+// withRetryGuidance appends the retry guidance after a blank line when the session was killed by its timeout.
+func withRetryGuidance(text string, info sessions.Info) string {
+	if info.ExitReason != string(sessions.ReasonTimeout) {
+		return text
+	}
+	return text + "\n\n" + textRetryGuidance
 }
 
 // formatSeconds writes seconds as JavaScript writes a number (1800, 0.05, 1.5, 1e-300): see jsNumber.
@@ -345,7 +358,7 @@ func renderPoll(res sessions.PollResult, waitMs int) result {
 	d["exitSignal"] = nullableString(info.ExitSignal)
 	d["exitReason"] = info.ExitReason
 	d["timedOut"] = info.TimedOut
-	return result{text: notes + body + "\n\n" + exitLine(info), details: d}
+	return result{text: withRetryGuidance(notes+body+"\n\n"+exitLine(info), info), details: d}
 }
 
 // logWindow is the log request: nil pointers mean "not given".
