@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -38,6 +40,7 @@ const (
 // execRequest is a decoded and validated exec call, ready to spawn.
 type execRequest struct {
 	command  string
+	title    string // "" = none
 	mode     execMode
 	window   time.Duration
 	warnings []string
@@ -78,6 +81,7 @@ func (t *Tools) runExec(ctx context.Context, scope string, req mcp.CallToolReque
 		Scope:                    scope,
 		Command:                  er.command,
 		Name:                     DeriveName(er.command),
+		Title:                    er.title,
 		Shell:                    t.opts.Shell,
 		Dir:                      er.cwd,
 		Env:                      er.env,
@@ -125,6 +129,9 @@ func (t *Tools) prepareExec(a *args) (er execRequest, err error) {
 		return er, errors.New("workdir must not contain NUL bytes.")
 	case len(workdir) > policy.MaxWorkdirBytes:
 		return er, fmt.Errorf("workdir is too long (%d bytes; limit %d).", len(workdir), policy.MaxWorkdirBytes)
+	}
+	if er.title, err = checkTitle(a); err != nil {
+		return er, err
 	}
 	if a.env != nil {
 		if len(a.env) > policy.MaxEnvEntries {
@@ -205,6 +212,22 @@ func (t *Tools) prepareExec(a *args) (er execRequest, err error) {
 	timeoutParam, timeoutGiven := a.num("timeout")
 	er.timeout, er.timeoutS = resolveTimeout(timeoutParam, timeoutGiven, t.opts.Tools.Process && (background || yieldGiven), t.opts.TimeoutSec)
 	return er, nil
+}
+
+// checkTitle returns the title parameter trimmed ("" = none) or why it is refused: a title is a one-line label of
+// at most policy.MaxTitleChars chars (docs/reference.md#exec-parameters).
+func checkTitle(a *args) (string, error) {
+	title, _ := a.str("title")
+	title = strings.TrimSpace(title)
+	if n := utf8.RuneCountInString(title); n > policy.MaxTitleChars {
+		return "", fmt.Errorf("title is too long (%d chars; limit %d).", n, policy.MaxTitleChars)
+	}
+	for _, r := range title {
+		if unicode.IsControl(r) {
+			return "", errors.New("title must not contain control characters.")
+		}
+	}
+	return title, nil
 }
 
 // resolveTimeout applies the timeout rules (docs/reference.md#exec-timeout): a given timeout wins; without one,

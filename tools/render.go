@@ -100,6 +100,13 @@ func addName(d map[string]any, name string) {
 	}
 }
 
+// addTitle puts the caller's title of the command into details; it is omitted when there is none.
+func addTitle(d map[string]any, title string) {
+	if title != "" {
+		d["title"] = title
+	}
+}
+
 // foregroundBody builds the output part of a foreground exec result (docs/reference.md#exec-results): the
 // trimmed output cut to the text budget, under the cut and discarded notes.
 func foregroundBody(info sessions.Info) string {
@@ -125,6 +132,7 @@ func renderForeground(info sessions.Info, warnings []string) result {
 	}
 	addAggregated(d, output.Trim(info.Aggregated))
 	addWarnings(d, warnings)
+	addTitle(d, info.Title)
 	if info.Status == "completed" {
 		code := 0
 		if info.ExitCode != nil {
@@ -278,6 +286,7 @@ func renderRunning(info sessions.Info, warnings []string) result {
 		"tail":      info.Tail,
 	}
 	addWarnings(d, warnings)
+	addTitle(d, info.Title)
 	return result{text: text, details: d}
 }
 
@@ -339,6 +348,7 @@ func renderPoll(res sessions.PollResult, waitMs int) result {
 	d := map[string]any{"sessionId": info.ID}
 	addAggregated(d, info.Aggregated)
 	addName(d, info.Name)
+	addTitle(d, info.Title)
 	var noMatch string
 	if res.Until {
 		d["matched"] = res.Matched
@@ -396,6 +406,7 @@ func renderLog(info sessions.Info, w logWindow) result {
 		"truncated":  info.Truncated,
 	}
 	addName(d, info.Name)
+	addTitle(d, info.Title)
 	if running {
 		d["status"] = "running"
 	} else {
@@ -471,8 +482,11 @@ func runtimeMs(info sessions.Info, now time.Time) int64 {
 	return durationMs(info.StartedAt, info.EndedAt)
 }
 
-// listLabel is the label of a list line: the name, else the collapsed command.
+// listLabel is the label of a list line: the caller's title, else the name, else the collapsed command.
 func listLabel(info sessions.Info) string {
+	if info.Title != "" {
+		return info.Title
+	}
 	if info.Name != "" {
 		return output.TruncateMiddle(info.Name, 80)
 	}
@@ -497,6 +511,7 @@ func listEntry(info sessions.Info, now time.Time) map[string]any {
 		"truncated": info.Truncated,
 	}
 	addName(e, info.Name)
+	addTitle(e, info.Title)
 	if info.Status == "running" {
 		e["pid"] = info.Pid
 		return e
