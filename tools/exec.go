@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -67,7 +68,7 @@ func (t *Tools) runExec(ctx context.Context, scope string, req mcp.CallToolReque
 	if err != nil {
 		return execError(err.Error())
 	}
-	er, err := t.prepareExec(a)
+	er, err := t.prepareExec(ctx, a)
 	if err != nil {
 		return execError(errorText(err))
 	}
@@ -109,7 +110,7 @@ func (t *Tools) runExec(ctx context.Context, scope string, req mcp.CallToolReque
 // prepareExec runs the checks and decisions of the exec pipeline (docs/reference.md#exec-pipeline) after the
 // argument decoding, in their order; the error is the first failure, worded for the caller (policy denials
 // are worded by errorText).
-func (t *Tools) prepareExec(a *args) (er execRequest, err error) {
+func (t *Tools) prepareExec(ctx context.Context, a *args) (er execRequest, err error) {
 	// 2. Command.
 	command, _ := a.str("command")
 	switch {
@@ -195,13 +196,24 @@ func (t *Tools) prepareExec(a *args) (er execRequest, err error) {
 			return er, err
 		}
 	}
-	// 10. Environment assembly.
+	// 10. Environment assembly. On the host the login shell's PATH goes in front of the inherited one (behind
+	// pathPrepend): the sandbox has its own view of the file system.
 	er.pty, _ = a.boolean("pty")
-	er.env = policy.AssembleEnv(t.baseEnv, overrides, t.opts.PathPrepend, er.pty)
+	prepend := t.opts.PathPrepend
+	if target != policy.HostSandbox && t.opts.LoginPath != nil {
+		prepend = append(slices.Clip(prepend), t.opts.LoginPath(ctx)...)
+	}
+	er.env = policy.AssembleEnv(t.baseEnv, overrides, prepend, er.pty)
 	// 11. Security mode.
 	parse := func() policy.Program { return ParseProgram(command) }
 	if err := policy.CheckSecurity(t.opts.Security, parse, t.opts.Allowlist, er.env, cwd); err != nil {
 		return er, err
+	}
+	// 11a. Script preflight: a script run directly is checked for shell syntax that leaked into it.
+	if t.opts.ScriptPreflight {
+		if err := policy.Preflight(command, cwd, scriptReader(cwd)); err != nil {
+			return er, err
+		}
 	}
 	if target == policy.HostSandbox {
 		if er.wrapper, err = t.sandboxWrapper(cwd, er.pty); err != nil {

@@ -1,9 +1,14 @@
 package tools
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/execmcp/execmcp/policy"
 )
 
 // zeros makes every id draw of the registry pick the first word: the sessions of a harness are amber-atlas,
@@ -125,4 +130,88 @@ func waitStatus(t *testing.T, h *harness, id, status string) {
 		}
 	}
 	t.Fatalf("%s did not reach %s", id, status)
+}
+
+func TestScriptPreflight(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.ScriptPreflight = true })
+	dir := h.tl.opts.Cwd
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("bad.py", "import json\n# model accidentally wrote shell syntax:\npayload = $DM_JSON\nprint(payload)")
+	write("bad.js", "NODE \"$TMPDIR/hot.json\"\nconsole.log('hi')")
+	r := h.exec(M{"command": "python3 bad.py"})
+	want := "exec preflight: detected likely shell variable injection ($DM_JSON) in python script: bad.py:3.\n" +
+		"In Python, use os.environ.get(\"DM_JSON\") instead of raw $DM_JSON.\n" +
+		"(If this is inside a string literal on purpose, escape it or restructure the code.)"
+	if !r.IsError || text(r) != want || details(r)["error"] != want || details(r)["tool"] != "exec" {
+		t.Errorf("python: %v %q %v, want %q", r.IsError, text(r), details(r), want)
+	}
+	r = h.exec(M{"command": "env node bad.js", "background": true})
+	if want := "exec preflight: JS file starts with shell syntax (NODE \"$TMPDIR/hot.json\"). This looks like a shell command, not JavaScript."; !r.IsError || text(r) != want {
+		t.Errorf("node: %q, want %q", text(r), want)
+	}
+	if l := text(h.process(M{"action": "list"})); l != textNoSessions {
+		t.Errorf("a refused command was started: %q", l)
+	}
+	// Inline code and a command that is not a direct interpreter run are not checked.
+	for cmd, out := range map[string]string{`python3 -c 'print("$" + "HOME")'`: "$HOME", "cat bad.py >/dev/null; echo ran": "ran"} {
+		if r := h.exec(M{"command": cmd}); r.IsError || text(r) != out {
+			t.Errorf("%s: %v %q, want %q", cmd, r.IsError, text(r), out)
+		}
+	}
+	// Off: the command runs.
+	off := newHarness(t, nil)
+	if err := os.WriteFile(filepath.Join(off.tl.opts.Cwd, "bad.py"), []byte("payload = $A"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := off.exec(M{"command": "python3 bad.py 2>/dev/null; echo ran"}); r.IsError || !strings.HasSuffix(text(r), "ran") {
+		t.Errorf("preflight off: %v %q", r.IsError, text(r))
+	}
+}
+
+func TestScriptReader(t *testing.T) {
+	base := t.TempDir()
+	work := filepath.Join(base, "work")
+	if err := os.MkdirAll(filepath.Join(work, "dir.py"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"work/ok.py": "print(1)", "outside.py": "x = $A", "work/big.py": strings.Repeat("#", policy.ScriptMaxBytes+1),
+		"work/max.py": strings.Repeat("#", policy.ScriptMaxBytes)}
+	for p, c := range files {
+		if err := os.WriteFile(filepath.Join(base, p), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{"work/in.py": "ok.py", "work/out.py": "../outside.py"} {
+		if err := os.Symlink(target, filepath.Join(base, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(work, "fifo.py"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A workdir reached through a symlink is compared by its real path.
+	if err := os.Symlink(work, filepath.Join(base, "alias")); err != nil {
+		t.Fatal(err)
+	}
+	for _, wd := range []string{work, filepath.Join(base, "alias")} {
+		read := scriptReader(wd)
+		for name, want := range map[string]bool{"ok.py": true, "in.py": true, "max.py": true, "out.py": false, "big.py": false,
+			"dir.py": false, "fifo.py": false, "missing.py": false} {
+			done := make(chan bool, 1)
+			go func() { _, ok := read(filepath.Join(wd, name)); done <- ok }()
+			select {
+			case ok := <-done:
+				if ok != want {
+					t.Errorf("workdir %s: read %s = %v, want %v", wd, name, ok, want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("read %s blocked", name)
+			}
+		}
+	}
 }
