@@ -53,11 +53,15 @@ func (f *ScriptFinding) Error() string {
 	return "shell variable " + f.Token + " in python script " + f.File + ":" + itoa(f.Line)
 }
 
-// Preflight checks the scripts command runs directly, with workdir the command's absolute working directory. A
-// script outside the workdir (after cleaning the path), or one read returns no content for, is not checked. The
-// error is the *ScriptFinding of the first script refused.
-func Preflight(command, workdir string, read ReadScript) error {
-	for _, t := range ScriptTargets(command) {
+// Preflight checks the scripts command runs directly (ScriptTargets of parse's program, which is only asked for
+// when command names an interpreter), with workdir the command's absolute working directory. A script outside the
+// workdir (after cleaning the path), or one read returns no content for, is not checked. The error is the
+// *ScriptFinding of the first script refused.
+func Preflight(command string, parse func() Program, workdir string, read ReadScript) error {
+	if !interpreterMention.MatchString(command) {
+		return nil
+	}
+	for _, t := range ScriptTargets(parse()) {
 		abs := t.Path
 		if !filepath.IsAbs(abs) {
 			abs = filepath.Join(workdir, abs)

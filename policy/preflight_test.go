@@ -1,8 +1,7 @@
 package policy
 
 import (
-	"os"
-	"path/filepath"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -116,180 +115,70 @@ func TestCheckScript(t *testing.T) {
 	}
 }
 
-func TestScriptTargets(t *testing.T) {
-	py := func(p string) []ScriptTarget { return []ScriptTarget{{ScriptPython, p}} }
-	js := func(ps ...string) []ScriptTarget {
-		var out []ScriptTarget
-		for _, p := range ps {
-			out = append(out, ScriptTarget{ScriptNode, p})
-		}
-		return out
-	}
-	tests := []struct {
-		command string
-		want    []ScriptTarget
-	}{
-		{"python bad.py", py("bad.py")},
-		{"python3 bad.py", py("bad.py")},
-		{"  python3.12 -u bad.py arg  ", py("bad.py")},
-		{"/usr/bin/python3 ./sub/bad.py", py("./sub/bad.py")},
-		{"PYTHON3 Bad.PY", py("Bad.PY")},
-		{`python "bad.py"`, py("bad.py")},
-		{`python 'my script.py'`, py("my script.py")},
-		{`python my\ script.py`, py("my script.py")},
-		{"env python bad.py", py("bad.py")},
-		{"/usr/bin/env python bad.py", py("bad.py")},
-		{"A=1 B=2 python script.py", py("script.py")},
-		{"env -i FOO=1 -u BAR python bad.py", py("bad.py")},
-		{"env -- python bad.py", py("bad.py")},
-		{`/usr/bin/env python "..bad.py" --output out.py`, py("..bad.py")},
-		{"python bad.py ghost.py", py("bad.py")},
-		{"python script.py --output out.py", py("script.py")},
-		{"python -W ignore -X dev bad.py", py("bad.py")},
-		{"python -Wignore bad.py", py("bad.py")},
-		{"python --check-hash-based-pycs always bad.py", py("bad.py")},
-		{"python -- bad.py", py("bad.py")},
-		{`python3 "~/bad.py"`, py("~/bad.py")},
-		{"python bad.py > out.log 2>&1", py("bad.py")},
-		{"python bad.py 2>err.log", py("bad.py")},
-		{"python bad.py # run it", py("bad.py")},
-		{"node bad.js", js("bad.js")},
-		{`node "bad.js"`, js("bad.js")},
-		{"env node bad.js", js("bad.js")},
-		{"node app.js config.js", js("app.js")},
-		{"node --require bootstrap.js app.js", js("bootstrap.js", "app.js")},
-		{"node --require bad.js", js("bad.js")},
-		{"node --import bad.js", js("bad.js")},
-		{`node --require bad.js -e "console.log(123)"`, js("bad.js")},
-		{"node -r ./a.js --import=./b.mjs -r./c.cjs main.js", js("./a.js", "./b.mjs", "./c.cjs", "main.js")},
-		{"node --inspect -c ok.js", js("ok.js")},
-		{"node -- app.js", js("app.js")},
-		// No target.
-		{"python -c 'print(1)'", nil},
-		{"python -Bc 'print(1)' bad.py", nil},
-		{"python -m pytest tests/x.py", nil},
-		{"python --version", nil},
-		{"python", nil},
-		{"python - < bad.py", nil},
-		{"python notes.txt", nil},
-		{`node -e "console.log(123)"`, nil},
-		{`node -e "console.log('bad.py')"`, nil},
-		{"node -p 1 app.js", nil},
-		{"node --version", nil},
-		{"python $DIR/bad.py", nil},
-		{`python "$DIR/bad.py"`, nil},
-		{"python *.py", nil},
-		{"python ~/bad.py", nil},
-		{"$PY bad.py", nil},
-		{"env -C /tmp python bad.py", nil},
-		{"env --chdir=/tmp python bad.py", nil},
-		{"cat bad.py | python", nil},
-		{"cd sub && python bad.py", nil},
-		{"python bad.py; echo done", nil},
-		{"python bad.py &", nil},
-		{"if true; then python bad.py; fi", nil},
-		{"if true; then\npython bad.py\nfi", nil},
-		{`bash -c "python bad.py"`, nil},
-		{"python <(cat bad.py)", nil},
-		{"python $(echo bad.py)", nil},
-		{"python `echo bad.py`", nil},
-		{"python bad.py <<EOF\nx\nEOF", nil},
-		{"python 'unterminated.py", nil},
-		{"echo python bad.py", nil},
-		{"python3x bad.py", nil},
-		{"nodejs bad.js", nil},
-		{"python bad.py >", nil},
-	}
-	for _, tt := range tests {
-		if got := ScriptTargets(tt.command); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("ScriptTargets(%q) = %v, want %v", tt.command, got, tt.want)
-		}
-	}
-}
-
-func TestPreflight(t *testing.T) {
-	dir := t.TempDir()
-	work := filepath.Join(dir, "work")
-	for p, content := range map[string]string{
-		"work/bad.py":   "payload = $DM_JSON",
-		"work/ok.py":    "print('$HOME')",
-		"work/~/bad.py": "payload = $DM_JSON",
-		"work/bad.js":   "NODE \"$TMPDIR/hot.json\"",
-		"work/ok.js":    "console.log(1)",
-		"outside.py":    "payload = $DM_JSON",
-	} {
-		p = filepath.Join(dir, p)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var asked []string
-	read := func(abs string) ([]byte, bool) {
-		asked = append(asked, abs)
-		b, err := os.ReadFile(abs)
-		return b, err == nil
-	}
-	const injection = "shell variable $DM_JSON in python script bad.py:1"
-	tests := []struct {
-		command string
-		prefix  string // "" = no error
-		asked   []string
-	}{
-		{"python bad.py", injection, []string{"work/bad.py"}},
-		{"python " + filepath.Join(work, "bad.py"), injection, []string{"work/bad.py"}},
-		{`python3 "~/bad.py"`, injection, []string{"work/~/bad.py"}},
-		{"python ok.py", "", []string{"work/ok.py"}},
-		{"python ../outside.py", "", nil},
-		{"python " + filepath.Join(dir, "outside.py"), "", nil},
-		{"python sub/../../outside.py", "", nil},
-		{"python missing.py", "", []string{"work/missing.py"}},
-		{"node --require ok.js bad.js", "node script bad.js starts with shell syntax", []string{"work/ok.js", "work/bad.js"}},
-		{"node ok.js", "", []string{"work/ok.js"}},
-		{"echo bad.py", "", nil},
-	}
-	for _, tt := range tests {
-		asked = nil
-		err := Preflight(tt.command, work, read)
-		switch {
-		case tt.prefix == "" && err != nil:
-			t.Errorf("%s: %v", tt.command, err)
-		case tt.prefix != "" && (err == nil || err.Error() != tt.prefix):
-			t.Errorf("%s: %v, want %q", tt.command, err, tt.prefix)
-		}
-		var rel []string
-		for _, a := range asked {
-			r, _ := filepath.Rel(dir, a)
-			rel = append(rel, r)
-		}
-		if !reflect.DeepEqual(rel, tt.asked) {
-			t.Errorf("%s: read %v, want %v", tt.command, rel, tt.asked)
-		}
-	}
-}
-
-// FuzzPreflight checks that the Python lexer and the command splitter accept any input: a reference found is at
-// its offset, and every script target names a path of a known kind.
-func FuzzPreflight(f *testing.F) {
+// FuzzPythonShellVar checks that the Python lexer accepts any input and that a reference it finds is at its
+// offset, names its NAME and is one of the two forms.
+func FuzzPythonShellVar(f *testing.F) {
 	for _, s := range []string{
 		"payload = $A", `result = f"{ "$A" + $P }"`, `f"{lambda v: $F}"`, "text = \"ok\rpayload = $E", `f"{x:{$W}}"`,
 		`f"{d[{1: 2}[1]]:>{$N}}"`, "s = f'''{\nx\n}$T'''", `f"{x!r}"`, "x = ${HOME}", `f"{`, `f"{x:`, `f"{{`,
-		"python3 -W ignore bad.py 2>&1", `env -u X node --require a.js "b.js"`, "python 'x.py", "a\\\nb",
+		"a = '''$x''' + \"\\\"$y\" + $Z", "# $A\r$B", `r'\\' $C`,
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if token, name, off, found := pythonShellVar(s); found {
-			if !strings.HasPrefix(s[off:], token) || !strings.Contains(token, name) || name == "" {
+			if !strings.HasPrefix(s[off:], token) || name == "" || token != "$"+name && token != "${"+name+"}" {
 				t.Fatalf("pythonShellVar(%q) = %q %q at %d", s, token, name, off)
-			}
-		}
-		for _, tg := range ScriptTargets(s) {
-			if tg.Path == "" || tg.Kind != ScriptPython && tg.Kind != ScriptNode {
-				t.Fatalf("ScriptTargets(%q) gave %+v", s, tg)
 			}
 		}
 	})
 }
+
+// ScriptTargets judges the parsed program: one call unit with literal words (tools' table test parses real
+// commands).
+func TestScriptTargetsProgram(t *testing.T) {
+	lit := func(vs ...string) []Word {
+		var ws []Word
+		for _, v := range vs {
+			ws = append(ws, Word{Value: v, Literal: true})
+		}
+		return ws
+	}
+	call := func(name string, args ...string) SimpleCommand {
+		return SimpleCommand{Kind: KindCall, Name: lit(name)[0], Args: lit(args...)}
+	}
+	one := func(c SimpleCommand) Program { return Program{Commands: []SimpleCommand{c}} }
+	tests := []struct {
+		name string
+		prog Program
+		want []ScriptTarget
+	}{
+		{"python", one(call("python3", "bad.py")), []ScriptTarget{{ScriptPython, "bad.py"}}},
+		{"env", one(call("/usr/bin/env", "-u", "X", "A=1", "--", "B=2", "node", "-r", "p.js", "a.js")),
+			[]ScriptTarget{{ScriptNode, "p.js"}, {ScriptNode, "a.js"}}},
+		{"two units", Program{Commands: []SimpleCommand{call("cd", "x"), call("python", "bad.py")}}, nil},
+		{"parse error", Program{ParseErr: errTest, Commands: []SimpleCommand{call("python", "bad.py")}}, nil},
+		{"ambiguous", Program{Ambiguous: "x", Commands: []SimpleCommand{call("python", "bad.py")}}, nil},
+		{"not a call", one(SimpleCommand{Kind: KindEval}), nil},
+		{"expanding operand", one(SimpleCommand{Kind: KindCall, Name: lit("python")[0], Args: []Word{{Value: "$F"}}}), nil},
+		{"expanding command", one(SimpleCommand{Kind: KindCall, Name: Word{Value: "$PY"}, Args: lit("bad.py")}), nil},
+		{"expanding env option", one(SimpleCommand{Kind: KindCall, Name: lit("env")[0], Args: []Word{{Value: "$O"}, {Value: "python", Literal: true}}}), nil},
+		{"env -C", one(call("env", "-C", "/tmp", "python", "bad.py")), nil},
+	}
+	for _, tt := range tests {
+		if got := ScriptTargets(tt.prog); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	// Preflight parses only a command that names an interpreter.
+	parsed := false
+	parse := func() Program { parsed = true; return Program{} }
+	if err := Preflight("ls -la", parse, "/w", nil); err != nil || parsed {
+		t.Errorf("ls: err %v, parsed %v", err, parsed)
+	}
+	if err := Preflight("Python3 x.py", parse, "/w", nil); err != nil || !parsed {
+		t.Errorf("Python3: err %v, parsed %v", err, parsed)
+	}
+}
+
+var errTest = errors.New("test")

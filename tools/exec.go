@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode"
@@ -204,14 +205,14 @@ func (t *Tools) prepareExec(ctx context.Context, a *args) (er execRequest, err e
 		prepend = append(slices.Clip(prepend), t.opts.LoginPath(ctx)...)
 	}
 	er.env = policy.AssembleEnv(t.baseEnv, overrides, prepend, er.pty)
-	// 11. Security mode.
-	parse := func() policy.Program { return ParseProgram(command) }
+	// 11. Security mode. The command is parsed at most once, and only when a check needs its program.
+	parse := sync.OnceValue(func() policy.Program { return ParseProgram(command) })
 	if err := policy.CheckSecurity(t.opts.Security, parse, t.opts.Allowlist, er.env, cwd); err != nil {
 		return er, err
 	}
 	// 11a. Script preflight: a script run directly is checked for shell syntax that leaked into it.
 	if t.opts.ScriptPreflight {
-		if err := policy.Preflight(command, cwd, scriptReader(cwd)); err != nil {
+		if err := policy.Preflight(command, parse, cwd, scriptReader(cwd)); err != nil {
 			return er, err
 		}
 	}
