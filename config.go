@@ -52,6 +52,11 @@ type config struct {
 
 	ElevatedEnabled bool
 
+	// LoginPath is "auto" (probe the login shell's PATH at startup, docs/reference.md#login-path) or "off".
+	LoginPath string
+	// ScriptPreflight is the script preflight check (docs/reference.md#script-preflight).
+	ScriptPreflight bool
+
 	ToolsAllow, ToolsDeny []string
 
 	AuthToken, AuthTokensFile string
@@ -114,6 +119,9 @@ const (
 	defaultHost     = "auto"
 	defaultChannel  = "auto"
 	defaultLogLevel = "info"
+
+	defaultLoginPath       = "auto"
+	defaultScriptPreflight = "on"
 )
 
 var (
@@ -122,6 +130,9 @@ var (
 	hostModes     = []string{defaultHost, "sandbox", "gateway"}
 	channelModes  = []string{defaultChannel, "on", "off"}
 	logLevels     = []string{"debug", defaultLogLevel, "warn", "error"}
+
+	loginPathModes       = []string{defaultLoginPath, "off"}
+	scriptPreflightModes = []string{defaultScriptPreflight, "off"}
 )
 
 // startupError carries every startup problem, one message each (without the "execmcp: " prefix).
@@ -382,6 +393,8 @@ func (l *loader) resolve(cfg *config, fc *fileConfig) {
 	cfg.Channel = pickString(defaultChannel, fc.channel, ev.channel)
 	cfg.KillGrace = time.Duration(l.pickInt(defaultKillGraceMs, minKillGraceMs, maxKillGraceMs, fc.killGraceMs, ev.killGraceMs)) * time.Millisecond
 	cfg.ElevatedEnabled = pickBool(false, fc.elevatedEnabled, ev.elevatedEnabled)
+	cfg.LoginPath = pickString(defaultLoginPath, fc.loginPath, ev.loginPath)
+	cfg.ScriptPreflight = pickString(defaultScriptPreflight, fc.scriptPreflight, ev.scriptPreflight) == "on"
 	cfg.ToolsAllow = pickList(fc.toolsAllow, ev.toolsAllow)
 	cfg.ToolsDeny = pickList(fc.toolsDeny, ev.toolsDeny)
 	cfg.HTTPMaxSessions = int(l.pickInt(defaultHTTPMaxSessions, minHTTPMaxSessions, maxHTTPMaxSessions, fc.httpMaxSessions, ev.httpMaxSessions))

@@ -73,6 +73,8 @@ func TestDefaults(t *testing.T) {
 		StdioWorkers:    32,
 		HTTPMaxSessions: 1000,
 		Shell:           "/bin/sh",
+		LoginPath:       "auto",
+		ScriptPreflight: true,
 	}
 	if !configEqual(cfg, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)

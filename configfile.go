@@ -31,6 +31,8 @@ type fileConfig struct {
 	channel                  setting[string]
 	cwd                      setting[string]
 	httpMaxSessions          setting[int64]
+	loginPath                setting[string]
+	scriptPreflight          setting[string]
 }
 
 type jsonKind int
@@ -166,6 +168,8 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 				"cwd":                      cwd,
 				"killGraceMs":              integer(&fc.killGraceMs),
 				"httpMaxSessions":          integer(&fc.httpMaxSessions),
+				"loginPath":                enum(&fc.loginPath, loginPathModes),
+				"scriptPreflight":          enum(&fc.scriptPreflight, scriptPreflightModes),
 			}},
 			"elevated": {kind: kindObject, children: map[string]*schemaNode{
 				"enabled": boolean(&fc.elevatedEnabled),

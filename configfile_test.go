@@ -58,7 +58,9 @@ func TestConfigFullFile(t *testing.T) {
       "channel": "on",
       "cwd": "proj",
       "killGraceMs": 1000.0,
-      "httpMaxSessions": 40
+      "httpMaxSessions": 40,
+      "loginPath": "off",
+      "scriptPreflight": "off"
     },
     "elevated": { "enabled": true }
   }
@@ -91,6 +93,8 @@ func TestConfigFullFile(t *testing.T) {
 		StdioWorkers:             32,
 		HTTPMaxSessions:          40,
 		Shell:                    "/bin/sh",
+		LoginPath:                "off",
+		ScriptPreflight:          false,
 	}
 	if !configEqual(cfg, want) {
 		t.Errorf("config:\n got %+v\nwant %+v", cfg, want)

@@ -51,6 +51,7 @@ type envValues struct {
 	killGraceMs                          setting[int64]
 	elevatedEnabled                      setting[bool]
 	toolsAllow, toolsDeny                setting[[]string]
+	loginPath, scriptPreflight           setting[string]
 
 	listen, configPath, authToken, authTokensFile string
 	httpMaxSessions                               setting[int64]
@@ -125,6 +126,12 @@ func envTable(ev *envValues) []envVar {
 			doc: "the wait between SIGTERM and SIGKILL"},
 		{name: "EXECMCP_ELEVATED_ENABLED", key: "tools.elevated.enabled", read: readBool(&ev.elevatedEnabled),
 			def: "false", values: "boolean", doc: "allow elevated runs"},
+		{name: "EXECMCP_LOGIN_PATH", key: "tools.exec.loginPath", read: readOneOf(&ev.loginPath, loginPathModes),
+			def: defaultLoginPath, values: strings.Join(loginPathModes, ", "),
+			doc: "merge the login shell's PATH in front of the inherited one on the host"},
+		{name: "EXECMCP_SCRIPT_PREFLIGHT", key: "tools.exec.scriptPreflight",
+			read: readOneOf(&ev.scriptPreflight, scriptPreflightModes), def: defaultScriptPreflight,
+			values: strings.Join(scriptPreflightModes, ", "), doc: "check python and node scripts for shell syntax before running them"},
 		{name: "EXECMCP_TOOLS_ALLOW", key: "tools.allow", read: readList(&ev.toolsAllow, ","),
 			def: "all tools", values: "list separated by ,", doc: "the tools offered"},
 		{name: "EXECMCP_TOOLS_DENY", key: "tools.deny", read: readList(&ev.toolsDeny, ","),

@@ -113,6 +113,15 @@ func realMain(args []string, environ []string, stdin io.Reader, stdout, stderr i
 	return run(cfg, environ, logger, stdin, stdout, stderr)
 }
 
+// probeLogin reports whether the login shell's PATH is probed: EXECMCP_LOGIN_PATH is auto and some command can
+// run on the host, which with the sandbox on takes the gateway host or elevated runs (docs/reference.md#login-path).
+func probeLogin(cfg config) bool {
+	if cfg.LoginPath != "auto" {
+		return false
+	}
+	return cfg.Sandbox != "bwrap" || cfg.Host == "gateway" || cfg.ElevatedEnabled
+}
+
 // printStartupError prints one "execmcp: <message>" line per problem.
 func printStartupError(w io.Writer, err error) {
 	var se *startupError
@@ -133,6 +142,12 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 	}
 	if !toolSet.Exec && !toolSet.Process {
 		logger.Warn("tool policy denies every tool; the server has no tools")
+	}
+	var loginPath func(context.Context) []string
+	if probeLogin(cfg) {
+		lp := startLoginPath(loginShell(environMap(environ)["SHELL"]), policy.InheritedEnv(environ), logger)
+		defer lp.stop()
+		loginPath = lp.Dirs
 	}
 	t, err := tools.New(tools.Options{
 		Version: buildVersion(),
@@ -163,6 +178,8 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 		Host:                     cfg.Host,
 		Channel:                  cfg.Channel,
 		ElevatedEnabled:          cfg.ElevatedEnabled,
+		LoginPath:                loginPath,
+		ScriptPreflight:          cfg.ScriptPreflight,
 		OrphanGrace:              cfg.OrphanGrace,
 		Logger:                   logger,
 	})

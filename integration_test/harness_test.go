@@ -161,7 +161,7 @@ func slowEnabled() bool { return !testing.Short() && os.Getenv("EXECMCP_SLOW") =
 
 // Options configure a server start.
 type Options struct {
-	Env      []string // extra KEY=VALUE entries on top of PATH and HOME
+	Env      []string // extra KEY=VALUE entries on top of PATH, HOME and EXECMCP_LOGIN_PATH=off (the last one wins)
 	Config   string   // JSON config file content; written to the server dir and passed with EXECMCP_CONFIG
 	Args     []string // command-line arguments
 	Raw      bool     // do not connect the SDK client (use s.Raw())
@@ -211,7 +211,9 @@ func baseEnv(home string, noHome bool) []string {
 	if path == "" {
 		path = "/usr/local/bin:/usr/bin:/bin"
 	}
-	env := []string{"PATH=" + path}
+	// A login shell rewrites PATH (Debian's /etc/profile sets its own), which would reorder the PATH of every
+	// command; the tests of the login-shell PATH turn the probe on with a fake login shell.
+	env := []string{"PATH=" + path, "EXECMCP_LOGIN_PATH=off"}
 	if !noHome {
 		env = append(env, "HOME="+home)
 	}

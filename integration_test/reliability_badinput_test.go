@@ -31,7 +31,7 @@ type badCall struct {
 }
 
 const (
-	execKnownParams    = "Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput."
+	execKnownParams    = "Known parameters: title, command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput."
 	processKnownParams = "Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until, pattern."
 	invalidAction      = "Invalid process action. Expected one of: list, poll, log, write, send-keys, submit, paste, kill, clear, remove, watch."
 	invalidSignalFmt   = `Invalid signal "%s". Expected one of: TERM, INT, HUP, QUIT, USR1, USR2, KILL.`

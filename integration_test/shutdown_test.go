@@ -185,15 +185,15 @@ func TestK78ExecArguments(t *testing.T) {
 	wantExecError(t, s.Exec("true", "timeout", "abc"), `Invalid parameter "timeout": expected a number.`)
 	wantText(t, s.Exec("echo ok", "yieldMs", "500"), "ok")
 	wantExecError(t, s.Exec("true", "cwd", "/tmp"),
-		`Unknown parameter "cwd" for exec. Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput.`)
+		`Unknown parameter "cwd" for exec. Known parameters: title, command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput.`)
 	wantExecError(t, s.Exec("true", "env", map[string]any{"A": 1}), `Invalid parameter "env": value of "A" must be a string.`)
 	wantExecError(t, s.Exec("true", "env", "A=1"), `Invalid parameter "env": expected an object of strings.`)
 	wantExecError(t, s.Call("exec", map[string]any{"command": 5}), `Invalid parameter "command": expected a string.`)
 	wantExecError(t, s.Exec("true", "background", "yes"), `Invalid parameter "background": expected a boolean.`)
 	wantExecError(t, s.Exec("true", "zeta", 1, "alpha", 2),
-		`Unknown parameter "alpha" for exec. Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput.`)
+		`Unknown parameter "alpha" for exec. Known parameters: title, command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput.`)
 	wantExecError(t, s.Exec("true", "security", "full"),
-		`Unknown parameter "security" for exec. Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput.`)
+		`Unknown parameter "security" for exec. Known parameters: title, command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput.`)
 	listEmpty(t, s)
 	wantText(t, s.Exec(`echo still-alive`), "still-alive")
 }

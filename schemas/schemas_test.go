@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -169,9 +170,10 @@ type param struct{ name, typ, desc string }
 
 func TestExecInput(t *testing.T) {
 	params := []param{
+		{"title", "string", "Short human label for what the command does, shown with its session (at most 120 chars), e.g. \"Run unit tests\"; name the action, never claim success"},
 		{"command", "string", "Shell command to execute"},
 		{"workdir", "string", "Working directory (defaults to cwd)"},
-		{"env", "object", "Extra environment variables for the command (PATH and security-sensitive keys are rejected)"},
+		{"env", "object", "Literal overrides; no expansion. Omit to inherit. PATH and security-sensitive keys are rejected."},
 		{"yieldMs", "number", "Milliseconds to wait before backgrounding (default 10000)"},
 		{"background", "boolean", "Run in background immediately"},
 		{"timeout", "number", "Timeout in seconds (default 1800; 0 or less disables it; kills the process group on expiry)"},
@@ -181,7 +183,7 @@ func TestExecInput(t *testing.T) {
 		{"notifyOnOutput", "string", "Announce each output line matching this regular expression (RE2) while the command runs in the background"},
 	}
 	m := checkParams(t, ExecInput, params,
-		"command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput")
+		"title, command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput")
 	if !reflect.DeepEqual(m["required"], []any{"command"}) {
 		t.Errorf("required = %v", m["required"])
 	}
@@ -189,13 +191,24 @@ func TestExecInput(t *testing.T) {
 	if got := props["host"].(map[string]any)["enum"]; !reflect.DeepEqual(got, []any{"auto", "sandbox", "gateway"}) {
 		t.Errorf("host enum = %v", got)
 	}
-	if got := Params(ExecInput)[8]; got.Name != "host" || !slices.Equal(got.Enum, []string{"auto", "sandbox", "gateway"}) {
+	if got := Params(ExecInput)[9]; got.Name != "host" || !slices.Equal(got.Enum, []string{"auto", "sandbox", "gateway"}) {
 		t.Errorf("Params host = %+v", got)
 	}
 	if got := props["env"].(map[string]any)["additionalProperties"]; !reflect.DeepEqual(got, map[string]any{"type": "string"}) {
 		t.Errorf("env additionalProperties = %v", got)
 	}
-	assertOnly(t, props, map[string][]string{"host": {"enum"}, "env": {"additionalProperties"}})
+	// OpenClaw's schema contract: a bounded title whose description forbids claiming success, and an env description
+	// saying that values are literal, not expanded, and that omitting env inherits the environment.
+	if got := props["title"].(map[string]any)["maxLength"]; got != float64(120) {
+		t.Errorf("title maxLength = %v, want 120", got)
+	}
+	if !strings.Contains(props["title"].(map[string]any)["description"].(string), "never claim success") {
+		t.Error("title description does not say never claim success")
+	}
+	if !regexp.MustCompile(`(?i)literal.*no expansion.*omit to inherit`).MatchString(props["env"].(map[string]any)["description"].(string)) {
+		t.Error("env description does not explain literal values, no expansion and inheritance")
+	}
+	assertOnly(t, props, map[string][]string{"host": {"enum"}, "env": {"additionalProperties"}, "title": {"maxLength"}})
 }
 
 func TestProcessInput(t *testing.T) {
@@ -308,7 +321,7 @@ func assertOnly(t *testing.T, props map[string]any, extra map[string][]string) {
 }
 
 func TestExecOutput(t *testing.T) {
-	want := []string{"status", "sessionId", "pid", "startedAt", "cwd", "tail", "exitCode", "exitSignal", "exitReason",
+	want := []string{"status", "sessionId", "title", "pid", "startedAt", "cwd", "tail", "exitCode", "exitSignal", "exitReason",
 		"durationMs", "aggregated", "aggregatedTruncated", "timedOut", "truncated", "warnings", "tool", "error", "systemEvents"}
 	if got := orderedKeys(t, ExecOutput, "properties"); !slices.Equal(got, want) {
 		t.Errorf("properties = %v, want %v", got, want)
@@ -318,7 +331,7 @@ func TestExecOutput(t *testing.T) {
 		t.Errorf("status enum = %v", got)
 	}
 	checkTypes(t, props, map[string]any{
-		"sessionId": "string", "pid": "integer", "startedAt": "integer", "cwd": "string", "tail": "string",
+		"sessionId": "string", "title": "string", "pid": "integer", "startedAt": "integer", "cwd": "string", "tail": "string",
 		"exitCode": nullable("integer"), "exitSignal": nullable("string"), "exitReason": "string",
 		"durationMs": "integer", "aggregated": "string", "aggregatedTruncated": "boolean", "timedOut": "boolean",
 		"truncated": "boolean", "warnings": "array", "tool": "string", "error": "string", "systemEvents": "array",
@@ -326,7 +339,7 @@ func TestExecOutput(t *testing.T) {
 }
 
 func TestProcessOutput(t *testing.T) {
-	want := []string{"status", "sessionId", "name", "sessions", "omitted", "aggregated", "aggregatedTruncated", "exitCode",
+	want := []string{"status", "sessionId", "name", "title", "sessions", "omitted", "aggregated", "aggregatedTruncated", "exitCode",
 		"exitSignal", "exitReason", "timedOut", "retryInMs", "matched", "match", "pattern", "total", "totalLines", "totalChars", "truncated", "signal",
 		"warnings", "error", "systemEvents"}
 	if got := orderedKeys(t, ProcessOutput, "properties"); !slices.Equal(got, want) {
@@ -337,14 +350,14 @@ func TestProcessOutput(t *testing.T) {
 		t.Errorf("status enum = %v", got)
 	}
 	checkTypes(t, props, map[string]any{
-		"sessionId": "string", "name": "string", "sessions": "array", "omitted": "integer", "aggregated": "string",
+		"sessionId": "string", "name": "string", "title": "string", "sessions": "array", "omitted": "integer", "aggregated": "string",
 		"aggregatedTruncated": "boolean", "exitCode": nullable("integer"), "exitSignal": nullable("string"),
 		"exitReason": "string", "timedOut": "boolean", "retryInMs": "integer", "matched": "boolean", "match": "string", "total": "integer",
 		"totalLines": "integer", "totalChars": "integer", "truncated": "boolean", "signal": "string",
 		"warnings": "array", "error": "string", "systemEvents": "array",
 	})
 	entryWant := []string{"sessionId", "status", "pid", "startedAt", "endedAt", "runtimeMs", "cwd", "command", "name",
-		"tail", "truncated", "exitCode", "exitSignal", "exitReason"}
+		"title", "tail", "truncated", "exitCode", "exitSignal", "exitReason"}
 	if got := orderedKeys(t, ProcessOutput, "properties", "sessions", "items", "properties"); !slices.Equal(got, entryWant) {
 		t.Errorf("list entry properties = %v, want %v", got, entryWant)
 	}

@@ -361,7 +361,7 @@ func (s *Session) info(withAggregated bool) Info {
 		s.cursor = CursorNormal
 	}
 	in := Info{
-		ID: s.id, Scope: s.scope, Command: s.spec.Command, Name: s.spec.Name, Cwd: s.spec.Dir,
+		ID: s.id, Scope: s.scope, Command: s.spec.Command, Name: s.spec.Name, Title: s.spec.Title, Cwd: s.spec.Dir,
 		Pid: s.pid, PTY: s.pty, StartedAt: s.startedAt, EndedAt: s.endedAt,
 		Status: "running", Backgrounded: s.backgrounded, Finalizing: s.state == stateFinalizing,
 		Timeout: s.spec.Timeout, TimeoutSec: s.spec.TimeoutSec,

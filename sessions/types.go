@@ -47,6 +47,8 @@ type Spec struct {
 	Command string
 	// Name is the derived display name; empty means none.
 	Name string
+	// Title is the caller's label for the command (exec's title); empty means none.
+	Title string
 	// Shell is the program that runs Command: argv = Wrapper + [Shell, "-c", Command].
 	Shell string
 	// Wrapper is an argv prefix (a sandbox launcher); empty runs Shell directly.
@@ -75,8 +77,10 @@ type Spec struct {
 // Info is a snapshot of a session or finished record. Strings are copies; it is safe to keep.
 type Info struct {
 	ID, Scope, Command, Name, Cwd string
-	Pid                           int
-	PTY                           bool
+	// Title is Spec.Title.
+	Title string
+	Pid   int
+	PTY   bool
 	// StartedAt is set at spawn; EndedAt when the leader was reaped (zero while it runs).
 	StartedAt, EndedAt time.Time
 	// Status is "running", "completed" or "failed".

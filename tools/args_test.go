@@ -12,7 +12,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const (
 	textBadAction = "Invalid process action. Expected one of: list, poll, log, write, send-keys, submit, paste, kill, clear, remove, watch."
-	execKnown     = "Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput."
+	execKnown     = "Known parameters: title, command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput."
 	processKnown  = "Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until, pattern."
 )
 
@@ -127,7 +127,7 @@ func TestDecodeArgsValues(t *testing.T) {
 // The tables derived from the schemas, with the decoding each parameter gets.
 func TestParamTables(t *testing.T) {
 	wantExec := []param{
-		{"command", kString}, {"workdir", kString}, {"env", kEnv}, {"yieldMs", kNumber}, {"background", kBool},
+		{"title", kString}, {"command", kString}, {"workdir", kString}, {"env", kEnv}, {"yieldMs", kNumber}, {"background", kBool},
 		{"timeout", kNumber}, {"pty", kBool}, {"elevated", kBool}, {"host", kString}, {"notifyOnOutput", kString},
 	}
 	wantProcess := []param{

@@ -161,7 +161,7 @@ func exitEventText(info sessions.Info) string {
 	if sn := exitSnippet(info.Tail); sn != "" {
 		text += " :: " + sn
 	}
-	return text
+	return withRetryGuidance(text, info)
 }
 
 // shortID is how event texts name a session: the first 8 chars of its id.

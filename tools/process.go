@@ -85,6 +85,13 @@ func (t *Tools) runProcess(ctx context.Context, scope string, req mcp.CallToolRe
 	if id == "" {
 		return failed(textNoID)
 	}
+	// The events name a session by the first 8 chars of its id: a unique prefix stands for the id
+	// (docs/reference.md#session-ids).
+	resolved, ambiguous := t.reg.Resolve(scope, id)
+	if ambiguous != nil {
+		return failed("Session id " + id + " is ambiguous: " + strings.Join(ambiguous, ", "))
+	}
+	id = resolved
 	switch action {
 	case "poll":
 		return t.poll(ctx, scope, id, a)

@@ -100,6 +100,13 @@ func addName(d map[string]any, name string) {
 	}
 }
 
+// addTitle puts the caller's title of the command into details; it is omitted when there is none.
+func addTitle(d map[string]any, title string) {
+	if title != "" {
+		d["title"] = title
+	}
+}
+
 // foregroundBody builds the output part of a foreground exec result (docs/reference.md#exec-results): the
 // trimmed output cut to the text budget, under the cut and discarded notes.
 func foregroundBody(info sessions.Info) string {
@@ -125,6 +132,7 @@ func renderForeground(info sessions.Info, warnings []string) result {
 	}
 	addAggregated(d, output.Trim(info.Aggregated))
 	addWarnings(d, warnings)
+	addTitle(d, info.Title)
 	if info.Status == "completed" {
 		code := 0
 		if info.ExitCode != nil {
@@ -165,10 +173,23 @@ func failureText(info sessions.Info) string {
 	return textNoExitCode
 }
 
+// textRetryGuidance is the retry guidance of a timed-out command: the second line of the timeout text, and the
+// paragraph after the exit event and the finished poll of a session killed by its timeout
+// (docs/reference.md#exec-outcome).
+const textRetryGuidance = "The command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry."
+
 // timeoutText is the two-line text of a timed-out command (docs/reference.md#exec-outcome).
 func timeoutText(sec float64) string {
 	return "Command timed out after " + formatSeconds(sec) + " seconds. If this command is expected to take longer, re-run with a higher timeout (e.g., exec timeout=300). If it should keep running, start it with exec background=true or yieldMs so execmcp can register a pollable process session. Do not rely on shell backgrounding with a trailing &.\n" +
-		"The command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry."
+		textRetryGuidance
+}
+
+// withRetryGuidance appends the retry guidance after a blank line when the session was killed by its timeout.
+func withRetryGuidance(text string, info sessions.Info) string {
+	if info.ExitReason != string(sessions.ReasonTimeout) {
+		return text
+	}
+	return text + "\n\n" + textRetryGuidance
 }
 
 // formatSeconds writes seconds as JavaScript writes a number (1800, 0.05, 1.5, 1e-300): see jsNumber.
@@ -265,6 +286,7 @@ func renderRunning(info sessions.Info, warnings []string) result {
 		"tail":      info.Tail,
 	}
 	addWarnings(d, warnings)
+	addTitle(d, info.Title)
 	return result{text: text, details: d}
 }
 
@@ -326,6 +348,7 @@ func renderPoll(res sessions.PollResult, waitMs int) result {
 	d := map[string]any{"sessionId": info.ID}
 	addAggregated(d, info.Aggregated)
 	addName(d, info.Name)
+	addTitle(d, info.Title)
 	var noMatch string
 	if res.Until {
 		d["matched"] = res.Matched
@@ -345,7 +368,7 @@ func renderPoll(res sessions.PollResult, waitMs int) result {
 	d["exitSignal"] = nullableString(info.ExitSignal)
 	d["exitReason"] = info.ExitReason
 	d["timedOut"] = info.TimedOut
-	return result{text: notes + body + "\n\n" + exitLine(info), details: d}
+	return result{text: withRetryGuidance(notes+body+"\n\n"+exitLine(info), info), details: d}
 }
 
 // logWindow is the log request: nil pointers mean "not given".
@@ -383,6 +406,7 @@ func renderLog(info sessions.Info, w logWindow) result {
 		"truncated":  info.Truncated,
 	}
 	addName(d, info.Name)
+	addTitle(d, info.Title)
 	if running {
 		d["status"] = "running"
 	} else {
@@ -458,8 +482,11 @@ func runtimeMs(info sessions.Info, now time.Time) int64 {
 	return durationMs(info.StartedAt, info.EndedAt)
 }
 
-// listLabel is the label of a list line: the name, else the collapsed command.
+// listLabel is the label of a list line: the caller's title, else the name, else the collapsed command.
 func listLabel(info sessions.Info) string {
+	if info.Title != "" {
+		return info.Title
+	}
 	if info.Name != "" {
 		return output.TruncateMiddle(info.Name, 80)
 	}
@@ -484,6 +511,7 @@ func listEntry(info sessions.Info, now time.Time) map[string]any {
 		"truncated": info.Truncated,
 	}
 	addName(e, info.Name)
+	addTitle(e, info.Title)
 	if info.Status == "running" {
 		e["pid"] = info.Pid
 		return e

@@ -232,11 +232,11 @@ func TestRenderPoll(t *testing.T) {
 		t.Errorf("second poll %q", r.text)
 	}
 	to := sessions.Info{ID: "s", Status: "failed", ExitSignal: "SIGTERM", ExitReason: "overall-timeout", TimedOut: true, TimeoutSec: 5}
-	if r = renderPoll(sessions.PollResult{Info: to, Finished: true}, 0); r.text != "(no new output)\n\nProcess exited with signal SIGTERM (timed out after 5 seconds)." {
+	if r = renderPoll(sessions.PollResult{Info: to, Finished: true}, 0); r.text != "(no new output)\n\nProcess exited with signal SIGTERM (timed out after 5 seconds).\n\nThe command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry." {
 		t.Errorf("timeout %q", r.text)
 	}
 	to.ExitSignal, to.ExitCode, to.TimeoutSec = "", intp(143), 0.05
-	if r = renderPoll(sessions.PollResult{Info: to, Finished: true}, 0); r.text != "(no new output)\n\nProcess exited with code 143 (timed out after 0.05 seconds)." {
+	if r = renderPoll(sessions.PollResult{Info: to, Finished: true}, 0); r.text != "(no new output)\n\nProcess exited with code 143 (timed out after 0.05 seconds).\n\nThe command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry." {
 		t.Errorf("timeout code %q", r.text)
 	}
 	unk := sessions.Info{ID: "s", Status: "failed", ExitReason: "unknown"}

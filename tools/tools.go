@@ -71,6 +71,12 @@ type Options struct {
 	Host string
 	// ElevatedEnabled is tools.elevated.enabled.
 	ElevatedEnabled bool
+	// LoginPath returns the PATH entries of the user's login shell, put in front of the inherited PATH of commands
+	// that run on the host (docs/reference.md#login-path); it may wait for a probe but returns when ctx ends. Nil
+	// means none.
+	LoginPath func(ctx context.Context) []string
+	// ScriptPreflight turns on the script preflight check (docs/reference.md#script-preflight).
+	ScriptPreflight bool
 	// OrphanGrace is how long a session-id scope's work survives its MCP session (docs/reference.md#disconnect);
 	// zero cleans up at once.
 	OrphanGrace time.Duration
