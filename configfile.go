@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // fileConfig holds the settings the config file provides; the setting names are dotted paths.
@@ -31,6 +32,7 @@ type fileConfig struct {
 	channel                  setting[string]
 	cwd                      setting[string]
 	httpMaxSessions          setting[int64]
+	drainTimeout             setting[time.Duration]
 }
 
 type jsonKind int
@@ -136,6 +138,16 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 		fc.timeoutSec = setting[float64]{set: true, v: f, name: path, raw: n.String()}
 		return nil
 	}}
+	drain := &schemaNode{kind: kindNumber, apply: func(path string, v any) error {
+		n := v.(json.Number)
+		f, _ := strconv.ParseFloat(n.String(), 64) // ±Inf when out of range: clamped by resolve
+		if f < 0 {
+			return fmt.Errorf("%s: must be 0 or more", path)
+		}
+		d := time.Duration(min(f, math.MaxInt64/float64(time.Second)) * float64(time.Second))
+		fc.drainTimeout = setting[time.Duration]{set: true, v: d, name: path, raw: n.String()}
+		return nil
+	}}
 	cwd := &schemaNode{kind: kindString, apply: func(path string, v any) error {
 		s := v.(string)
 		dir, ok := l.resolveDir(s)
@@ -166,6 +178,7 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 				"cwd":                      cwd,
 				"killGraceMs":              integer(&fc.killGraceMs),
 				"httpMaxSessions":          integer(&fc.httpMaxSessions),
+				"drainTimeoutSec":          drain,
 			}},
 			"elevated": {kind: kindObject, children: map[string]*schemaNode{
 				"enabled": boolean(&fc.elevatedEnabled),

@@ -103,26 +103,28 @@ func realMain(args []string, environ []string, stdin io.Reader, stdout, stderr i
 	}
 	cfg, logger, err := loadConfig(listen, configPath, environ, os.Getwd, stderr)
 	if err != nil {
-		printStartupError(stderr, err)
+		printStartupError(stderr, logger, err)
 		return 1
 	}
+	routeStdLog(logger)
 	if err := checkPolicyStartup(&cfg, environ, logger); err != nil {
-		printStartupError(stderr, err)
+		printStartupError(stderr, logger, err)
 		return 1
 	}
 	return run(cfg, environ, logger, stdin, stdout, stderr)
 }
 
-// printStartupError prints one "execmcp: <message>" line per problem.
-func printStartupError(w io.Writer, err error) {
+// printStartupError reports each problem on its own line: "execmcp: <message>", or a JSON log record with
+// JSON logs (reportError).
+func printStartupError(w io.Writer, logger *slog.Logger, err error) {
 	var se *startupError
 	if errors.As(err, &se) {
 		for _, line := range se.problems {
-			fmt.Fprintf(w, "execmcp: %s\n", line)
+			reportError(w, logger, line)
 		}
 		return
 	}
-	fmt.Fprintf(w, "execmcp: %v\n", err)
+	reportError(w, logger, err.Error())
 }
 
 // run serves MCP with the resolved configuration: over HTTP with --listen, else over stdio.
@@ -167,7 +169,7 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 		Logger:                   logger,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "execmcp: %v\n", err)
+		reportError(stderr, logger, err.Error())
 		return 1
 	}
 	if cfg.StatsInterval > 0 {
