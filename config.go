@@ -119,11 +119,11 @@ const (
 
 // Defaults of the modes; the first of each list below.
 const (
-	defaultSecurity = "full"
-	defaultSandbox  = "none"
-	defaultHost     = "auto"
-	defaultChannel  = "auto"
-	defaultLogLevel = "info"
+	defaultSecurity  = "full"
+	defaultSandbox   = "none"
+	defaultHost      = "auto"
+	defaultChannel   = "auto"
+	defaultLogLevel  = "info"
 	defaultLogFormat = "text"
 )
 
