@@ -144,7 +144,7 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 		if f < 0 {
 			return fmt.Errorf("%s: must be 0 or more", path)
 		}
-		d := time.Duration(min(f, math.MaxInt64/float64(time.Second)) * float64(time.Second))
+		d := secondsDuration(f)
 		fc.drainTimeout = setting[time.Duration]{set: true, v: d, name: path, raw: n.String()}
 		return nil
 	}}

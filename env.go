@@ -256,6 +256,15 @@ func readDuration(dst *setting[time.Duration]) envReader {
 	}
 }
 
+// secondsDuration converts a number of seconds, keeping one beyond the range of time.Duration at its maximum
+// (clamped like any big value).
+func secondsDuration(f float64) time.Duration {
+	if ns := f * float64(time.Second); ns < math.MaxInt64 {
+		return time.Duration(ns)
+	}
+	return math.MaxInt64
+}
+
 // readSeconds reads a number of seconds of 0 or more ("10", "2.5") or a Go duration ("1500ms", "1m"), which a
 // variable without a unit in its name invites.
 func readSeconds(dst *setting[time.Duration]) envReader {
@@ -267,7 +276,7 @@ func readSeconds(dst *setting[time.Duration]) envReader {
 				l.invalid(name, raw, "a number of seconds or a duration")
 				return
 			}
-			d = time.Duration(min(f, math.MaxInt64/float64(time.Second)) * float64(time.Second))
+			d = secondsDuration(f)
 		}
 		if d < 0 {
 			l.invalid(name, raw, "0 or more")
