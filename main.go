@@ -3,7 +3,8 @@
 // This file owns the command line (docs/reference.md#command-line), the entry points and the wiring of the
 // resolved configuration into tools.New. The other files of package main each own one concern: config.go the
 // settings and the environment, configfile.go the JSON config file, auth.go the bearer tokens, http.go the HTTP
-// front end, serve.go stdio serving and shutdown, sandbox.go the startup checks of the exec policy.
+// front end, health.go the probes and the graceful stop over HTTP, metrics.go the Prometheus metrics, logformat.go
+// the log format, serve.go stdio serving and shutdown, sandbox.go the startup checks of the exec policy.
 package main
 
 import (
