@@ -78,6 +78,13 @@ type config struct {
 	// StatsInterval is the period of the resource-use log line; 0 means none.
 	StatsInterval time.Duration
 
+	// DrainTimeout bounds the graceful stop's wait for tool calls in flight over HTTP; 0 means no drain
+	// (docs/reference.md#drain).
+	DrainTimeout time.Duration
+
+	// LogFormat is text or json (docs/reference.md#logs).
+	LogFormat string
+
 	Shell string // chosen from the server's SHELL and PATH (docs/reference.md#exec-shell)
 }
 
@@ -110,15 +117,19 @@ const (
 
 	defaultHTTPMaxSessions                 = 1000
 	minHTTPMaxSessions, maxHTTPMaxSessions = 1, 100000
+
+	defaultDrainTimeoutSec = 10
+	maxDrainTimeoutSec     = 600
 )
 
 // Defaults of the modes; the first of each list below.
 const (
-	defaultSecurity = "full"
-	defaultSandbox  = "none"
-	defaultHost     = "auto"
-	defaultChannel  = "auto"
-	defaultLogLevel = "info"
+	defaultSecurity  = "full"
+	defaultSandbox   = "none"
+	defaultHost      = "auto"
+	defaultChannel   = "auto"
+	defaultLogLevel  = "info"
+	defaultLogFormat = "text"
 
 	defaultLoginPath       = "auto"
 	defaultScriptPreflight = "on"
@@ -133,6 +144,7 @@ var (
 
 	loginPathModes       = []string{defaultLoginPath, "off"}
 	scriptPreflightModes = []string{defaultScriptPreflight, "off"}
+	logFormats           = []string{defaultLogFormat, "json"}
 )
 
 // startupError carries every startup problem, one message each (without the "execmcp: " prefix).
@@ -299,8 +311,9 @@ func pickList(sources ...setting[[]string]) []string {
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // loadConfig resolves the startup configuration from the command-line values (listen, configPath; "" = not
-// given), the environment and the config file. It builds the logger (stderr, text handler, the log level
-// variable) and logs clamp warnings on it. Every problem is reported in the returned *startupError.
+// given), the environment and the config file. It builds the logger (stderr, the log format and log level
+// variables) and logs clamp warnings on it. Every problem is reported in the returned *startupError, together
+// with the logger to report it on.
 func loadConfig(listen, configPath string, environ []string, getwd func() (string, error), stderr io.Writer) (config, *slog.Logger, error) {
 	l := &loader{getwd: getwd}
 	l.readEnv(environMap(environ))
@@ -310,7 +323,8 @@ func loadConfig(listen, configPath string, environ []string, getwd func() (strin
 	if ev.logLevel.set {
 		_ = level.UnmarshalText([]byte(ev.logLevel.v))
 	}
-	l.logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logFormat := pickString(defaultLogFormat, ev.logFormat)
+	l.logger = newLogger(stderr, logFormat, level)
 
 	// A flag wins over its variable; empty counts as unset.
 	listenName := "--listen"
@@ -328,7 +342,7 @@ func loadConfig(listen, configPath string, environ []string, getwd func() (strin
 		}
 	}
 	if len(l.errs) > 0 {
-		return config{}, nil, &startupError{problems: l.errs}
+		return config{}, l.logger, &startupError{problems: l.errs}
 	}
 
 	cfg := config{
@@ -337,6 +351,7 @@ func loadConfig(listen, configPath string, environ []string, getwd func() (strin
 		AuthToken:      ev.authToken,
 		AuthTokensFile: ev.authTokensFile,
 		LogLevel:       level,
+		LogFormat:      logFormat,
 	}
 	l.resolve(&cfg, &fc)
 
@@ -353,7 +368,7 @@ func loadConfig(listen, configPath string, environ []string, getwd func() (strin
 		l.resolveHTTP(&cfg, listenName)
 	}
 	if len(l.errs) > 0 {
-		return config{}, nil, &startupError{problems: l.errs}
+		return config{}, l.logger, &startupError{problems: l.errs}
 	}
 	return cfg, l.logger, nil
 }
@@ -403,6 +418,13 @@ func (l *loader) resolve(cfg *config, fc *fileConfig) {
 		cfg.OrphanGrace = min(max(s.v, 0), maxOrphanGrace)
 		if cfg.OrphanGrace != s.v {
 			l.clamped(s.name, s.raw, cfg.OrphanGrace.String())
+		}
+	}
+	cfg.DrainTimeout = defaultDrainTimeoutSec * time.Second
+	if s := first(fc.drainTimeout, ev.drainTimeout); s.set {
+		cfg.DrainTimeout = min(s.v, maxDrainTimeoutSec*time.Second)
+		if cfg.DrainTimeout != s.v {
+			l.clamped(s.name, s.raw, cfg.DrainTimeout.String())
 		}
 	}
 	cfg.StdioWorkers = int(l.pickInt(defaultStdioWorkers, minStdioWorkers, maxStdioWorkers, ev.stdioWorkers))

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // fileConfig holds the settings the config file provides; the setting names are dotted paths.
@@ -33,6 +34,7 @@ type fileConfig struct {
 	httpMaxSessions          setting[int64]
 	loginPath                setting[string]
 	scriptPreflight          setting[string]
+	drainTimeout             setting[time.Duration]
 }
 
 type jsonKind int
@@ -138,6 +140,16 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 		fc.timeoutSec = setting[float64]{set: true, v: f, name: path, raw: n.String()}
 		return nil
 	}}
+	drain := &schemaNode{kind: kindNumber, apply: func(path string, v any) error {
+		n := v.(json.Number)
+		f, _ := strconv.ParseFloat(n.String(), 64) // ±Inf when out of range: clamped by resolve
+		if f < 0 {
+			return fmt.Errorf("%s: must be 0 or more", path)
+		}
+		d := secondsDuration(f)
+		fc.drainTimeout = setting[time.Duration]{set: true, v: d, name: path, raw: n.String()}
+		return nil
+	}}
 	cwd := &schemaNode{kind: kindString, apply: func(path string, v any) error {
 		s := v.(string)
 		dir, ok := l.resolveDir(s)
@@ -170,6 +182,7 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 				"httpMaxSessions":          integer(&fc.httpMaxSessions),
 				"loginPath":                enum(&fc.loginPath, loginPathModes),
 				"scriptPreflight":          enum(&fc.scriptPreflight, scriptPreflightModes),
+				"drainTimeoutSec":          drain,
 			}},
 			"elevated": {kind: kindObject, children: map[string]*schemaNode{
 				"enabled": boolean(&fc.elevatedEnabled),

@@ -60,7 +60,8 @@ func TestConfigFullFile(t *testing.T) {
       "killGraceMs": 1000.0,
       "httpMaxSessions": 40,
       "loginPath": "off",
-      "scriptPreflight": "off"
+      "scriptPreflight": "off",
+      "drainTimeoutSec": 2.5
     },
     "elevated": { "enabled": true }
   }
@@ -92,6 +93,8 @@ func TestConfigFullFile(t *testing.T) {
 		LogLevel:                 slog.LevelInfo,
 		StdioWorkers:             32,
 		HTTPMaxSessions:          40,
+		DrainTimeout:             2500 * time.Millisecond,
+		LogFormat:                "text",
 		Shell:                    "/bin/sh",
 		LoginPath:                "off",
 		ScriptPreflight:          false,
@@ -136,6 +139,8 @@ func TestConfigErrors(t *testing.T) {
 		{name: "timeoutSec string", content: `{"tools":{"exec":{"timeoutSec":"10"}}}`, want: "tools.exec.timeoutSec: expected a number, got string"},
 		{name: "timeoutSec null", content: `{"tools":{"exec":{"timeoutSec":null}}}`, want: "tools.exec.timeoutSec: expected a number, got null"},
 		{name: "timeoutSec negative", content: `{"tools":{"exec":{"timeoutSec":-0.5}}}`, want: "tools.exec.timeoutSec: must be 0 or more"},
+		{name: "drainTimeoutSec negative", content: `{"tools":{"exec":{"drainTimeoutSec":-1}}}`, want: "tools.exec.drainTimeoutSec: must be 0 or more"},
+		{name: "drainTimeoutSec string", content: `{"tools":{"exec":{"drainTimeoutSec":"10s"}}}`, want: "tools.exec.drainTimeoutSec: expected a number, got string"},
 		{name: "backgroundMs fraction", content: `{"tools":{"exec":{"backgroundMs":10.5}}}`, want: "tools.exec.backgroundMs: expected an integer, got number"},
 		{name: "cleanupMs object", content: `{"tools":{"exec":{"cleanupMs":{}}}}`, want: "tools.exec.cleanupMs: expected an integer, got object"},
 		{name: "httpMaxSessions string", content: `{"tools":{"exec":{"httpMaxSessions":"10"}}}`, want: "tools.exec.httpMaxSessions: expected an integer, got string"},

@@ -59,6 +59,9 @@ type envValues struct {
 	orphanGrace                   setting[time.Duration]
 	logLevel                      setting[string]
 	stdioWorkers, statsIntervalMs setting[int64]
+
+	drainTimeout setting[time.Duration]
+	logFormat    setting[string]
 }
 
 // envTable lists every variable the server reads, with readers that store into ev. Problems are reported in
@@ -158,6 +161,12 @@ func envTable(ev *envValues) []envVar {
 		{name: "EXECMCP_STATS_INTERVAL_MS", read: readInteger(&ev.statsIntervalMs),
 			def: "0 = no stats line", values: "integer ms, clamp " + between(minStatsIntervalMs, maxStatsIntervalMs),
 			doc: "the period of the resource-use log line"},
+		{name: "EXECMCP_DRAIN_TIMEOUT", key: "tools.exec.drainTimeoutSec", read: readSeconds(&ev.drainTimeout),
+			def: itoa(defaultDrainTimeoutSec), values: "number s or duration, clamp 0.." + itoa(maxDrainTimeoutSec) + " s",
+			doc: "how long a graceful stop over HTTP waits for tool calls in flight (docs/reference.md#drain)"},
+		{name: "EXECMCP_LOG_FORMAT", read: readOneOf(&ev.logFormat, logFormats),
+			def: defaultLogFormat, values: strings.Join(logFormats, ", "),
+			doc: "the format of the log lines on stderr (docs/reference.md#logs)"},
 	}
 }
 
@@ -248,6 +257,36 @@ func readDuration(dst *setting[time.Duration]) envReader {
 		d, err := time.ParseDuration(raw)
 		if err != nil {
 			l.invalid(name, raw, "a duration")
+			return
+		}
+		*dst = setting[time.Duration]{set: true, v: d, name: name, raw: raw}
+	}
+}
+
+// secondsDuration converts a number of seconds, keeping one beyond the range of time.Duration at its maximum
+// (clamped like any big value).
+func secondsDuration(f float64) time.Duration {
+	if ns := f * float64(time.Second); ns < math.MaxInt64 {
+		return time.Duration(ns)
+	}
+	return math.MaxInt64
+}
+
+// readSeconds reads a number of seconds of 0 or more ("10", "2.5") or a Go duration ("1500ms", "1m"), which a
+// variable without a unit in its name invites.
+func readSeconds(dst *setting[time.Duration]) envReader {
+	return func(l *loader, name, raw string) {
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			f, ferr := strconv.ParseFloat(raw, 64)
+			if ferr != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				l.invalid(name, raw, "a number of seconds or a duration")
+				return
+			}
+			d = secondsDuration(f)
+		}
+		if d < 0 {
+			l.invalid(name, raw, "0 or more")
 			return
 		}
 		*dst = setting[time.Duration]{set: true, v: d, name: name, raw: raw}

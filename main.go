@@ -3,7 +3,8 @@
 // This file owns the command line (docs/reference.md#command-line), the entry points and the wiring of the
 // resolved configuration into tools.New. The other files of package main each own one concern: config.go the
 // settings and the environment, configfile.go the JSON config file, auth.go the bearer tokens, http.go the HTTP
-// front end, serve.go stdio serving and shutdown, sandbox.go the startup checks of the exec policy.
+// front end, health.go the probes and the graceful stop over HTTP, metrics.go the Prometheus metrics, logformat.go
+// the log format, serve.go stdio serving and shutdown, sandbox.go the startup checks of the exec policy.
 package main
 
 import (
@@ -103,11 +104,12 @@ func realMain(args []string, environ []string, stdin io.Reader, stdout, stderr i
 	}
 	cfg, logger, err := loadConfig(listen, configPath, environ, os.Getwd, stderr)
 	if err != nil {
-		printStartupError(stderr, err)
+		printStartupError(stderr, logger, err)
 		return 1
 	}
+	routeStdLog(logger)
 	if err := checkPolicyStartup(&cfg, environ, logger); err != nil {
-		printStartupError(stderr, err)
+		printStartupError(stderr, logger, err)
 		return 1
 	}
 	return run(cfg, environ, logger, stdin, stdout, stderr)
@@ -122,16 +124,17 @@ func probeLogin(cfg config) bool {
 	return cfg.Sandbox != "bwrap" || cfg.Host == "gateway" || cfg.ElevatedEnabled
 }
 
-// printStartupError prints one "execmcp: <message>" line per problem.
-func printStartupError(w io.Writer, err error) {
+// printStartupError reports each problem on its own line: "execmcp: <message>", or a JSON log record with
+// JSON logs (reportError).
+func printStartupError(w io.Writer, logger *slog.Logger, err error) {
 	var se *startupError
 	if errors.As(err, &se) {
 		for _, line := range se.problems {
-			fmt.Fprintf(w, "execmcp: %s\n", line)
+			reportError(w, logger, line)
 		}
 		return
 	}
-	fmt.Fprintf(w, "execmcp: %v\n", err)
+	reportError(w, logger, err.Error())
 }
 
 // run serves MCP with the resolved configuration: over HTTP with --listen, else over stdio.
@@ -184,7 +187,7 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 		Logger:                   logger,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "execmcp: %v\n", err)
+		reportError(stderr, logger, err.Error())
 		return 1
 	}
 	if cfg.StatsInterval > 0 {

@@ -97,6 +97,9 @@ type Registry struct {
 	// readySet, awaitExit).
 	pollSlots chan struct{}
 
+	// stats are the counters Stats reads (sessions/stats.go).
+	stats counters
+
 	wg   sync.WaitGroup
 	quit chan struct{}
 }
@@ -698,6 +701,7 @@ func (r *Registry) finalize(s *Session) {
 		r.mu.Unlock()
 	}
 	info := s.info(false)
+	r.stats.recordFinished(info)
 	code := any(nil)
 	if info.ExitCode != nil {
 		code = *info.ExitCode

@@ -144,7 +144,9 @@ func (s *Session) appendOutput(stream output.Stream, text []byte, events []outpu
 		if s.watch != nil {
 			s.feedWatch(stream, text)
 		}
+		dropped := s.buf.DiscardedChars()
 		s.buf.AppendBytes(stream, text)
+		s.r.stats.recordOutput(s.pty, stream, len(text), s.buf.DiscardedChars()-dropped)
 		s.sawOutput = true
 	}
 	for _, ev := range events {

@@ -103,6 +103,7 @@ func (t *Tools) runExec(ctx context.Context, scope string, req mcp.CallToolReque
 	if err != nil {
 		return execError(startErrorText(err))
 	}
+	t.stats.execByMode[er.mode].Add(1)
 	warnings := er.warnings
 	if fallback != nil {
 		warnings = append(warnings, ptyFallbackWarning(er.command, fallback.Err))

@@ -311,16 +311,24 @@ func (t *Tools) eventLocked(st *scopeState, scope string, ev sysEvent, params ma
 		}
 	}
 	t.armHeartbeatLocked(scope, st)
+	kind := notifyExit
+	if meta["event"] == "output" {
+		kind = notifyOutput
+	}
 	return func() {
 		for _, sid := range targets {
-			t.notify(sid, "notifications/message", params)
+			if t.notify(sid, "notifications/message", params) {
+				t.stats.notified(kind)
+			}
 		}
 		if len(channels) == 0 {
 			return
 		}
 		cp := map[string]any{"content": ev.text, "meta": meta}
 		for _, sid := range channels {
-			t.notify(sid, channelMethod, cp)
+			if t.notify(sid, channelMethod, cp) {
+				t.stats.notified(kind)
+			}
 		}
 	}
 }
@@ -347,21 +355,27 @@ func (t *Tools) armHeartbeatLocked(scope string, st *scopeState) {
 		t.gcLocked(scope)
 		t.mu.Unlock()
 		for _, sid := range targets {
-			t.notify(sid, "notifications/heartbeat", map[string]any{"reason": "exec-event", "scope": scope})
+			if t.notify(sid, "notifications/heartbeat", map[string]any{"reason": "exec-event", "scope": scope}) {
+				t.stats.notified(notifyHeartbeat)
+			}
 		}
 	})
 }
 
-// notify sends one notification to one MCP session, logging failures.
-func (t *Tools) notify(sid, method string, params map[string]any) {
+// notify sends one notification to one MCP session, logging failures; it reports whether the notification was
+// handed to the session.
+func (t *Tools) notify(sid, method string, params map[string]any) bool {
 	err := t.srv.SendNotificationToSpecificClient(sid, method, params)
 	switch {
-	case err == nil, errors.Is(err, server.ErrSessionNotFound):
+	case err == nil:
+		return true
+	case errors.Is(err, server.ErrSessionNotFound):
 	case errors.Is(err, server.ErrNotificationChannelBlocked):
 		t.log.Warn("notification dropped: client channel blocked", "session", sid, "method", method)
 	default:
 		t.log.Debug("notification not sent", "session", sid, "method", method, "err", err)
 	}
+	return false
 }
 
 // stopHeartbeats stops pending heartbeat timers and waits for running ones. Caller set t.closing.

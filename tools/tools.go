@@ -110,6 +110,9 @@ type Tools struct {
 	timerWG      sync.WaitGroup             // orphan and log-update timers (afterLocked)
 	// orphan cleans up a scope (Registry.Orphan); replaced in tests.
 	orphan func(scope string) int
+
+	// stats are the counters Stats reads (tools/stats.go).
+	stats counters
 }
 
 // Tool descriptions and instructions (docs/reference.md#exec-parameters, docs/reference.md#process-parameters,
@@ -196,6 +199,7 @@ func New(opts Options) (*Tools, error) {
 		server.WithLogging(),
 		server.WithResourceCapabilities(true, false),
 		server.WithInstructions(instructions),
+		server.WithToolHandlerMiddleware(t.countCalls), // outermost: also counts a recovered panic
 		server.WithRecovery(),
 		server.WithHooks(hooks),
 	)
@@ -208,9 +212,11 @@ func New(opts Options) (*Tools, error) {
 			desc = execDescriptionSync
 		}
 		t.srv.AddTool(newTool("exec", execTitle, desc, schemas.ExecInput, schemas.ExecOutput, true), t.handleExec)
+		t.stats.calls = append(t.stats.calls, &toolCounter{tool: "exec"})
 	}
 	if opts.Tools.Process {
 		t.srv.AddTool(newTool("process", processTitle, processDescription, schemas.ProcessInput, schemas.ProcessOutput, false), t.handleProcess)
+		t.stats.calls = append(t.stats.calls, &toolCounter{tool: "process"})
 	}
 	return t, nil
 }
