@@ -99,6 +99,9 @@ func StoppedView(r io.ReaderAt, idx LineIndex, retained string, totalLines, tota
 // TotalLines returns the number of lines of the complete output.
 func (v *LogView) TotalLines() int { return v.total }
 
+// TotalChars returns the number of chars of the complete output.
+func (v *LogView) TotalChars() int { return v.chars }
+
 // Page is one page of a LogView: the LogSlice of its window and what a view adds to it.
 type Page struct {
 	LogSlice
