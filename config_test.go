@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,10 @@ func TestDefaults(t *testing.T) {
 		StdioWorkers:    32,
 		HTTPMaxSessions: 1000,
 		Shell:           "/bin/sh",
+
+		LogDir:           filepath.Join("/tmp", "execmcp-"+strconv.Itoa(os.Getuid())),
+		LogMaxBytes:      1 << 30,
+		LogTotalMaxBytes: 8 << 30,
 	}
 	if !configEqual(cfg, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)

@@ -31,6 +31,9 @@ type fileConfig struct {
 	channel                  setting[string]
 	cwd                      setting[string]
 	httpMaxSessions          setting[int64]
+	logDir                   setting[string]
+	logMaxBytes              setting[int64]
+	logTotalMaxBytes         setting[int64]
 }
 
 type jsonKind int
@@ -136,6 +139,23 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 		fc.timeoutSec = setting[float64]{set: true, v: f, name: path, raw: n.String()}
 		return nil
 	}}
+	count := func(dst *setting[int64]) *schemaNode {
+		n := integer(dst)
+		set := n.apply
+		n.apply = func(path string, v any) error {
+			if f, _ := strconv.ParseFloat(v.(json.Number).String(), 64); f < 0 {
+				return fmt.Errorf("%s: must be 0 or more", path)
+			}
+			return set(path, v)
+		}
+		return n
+	}
+	logDir := &schemaNode{kind: kindString, apply: func(path string, v any) error {
+		if s := v.(string); s != "" { // empty: the default, as an empty variable
+			fc.logDir = setting[string]{set: true, v: s, name: path, raw: s}
+		}
+		return nil
+	}}
 	cwd := &schemaNode{kind: kindString, apply: func(path string, v any) error {
 		s := v.(string)
 		dir, ok := l.resolveDir(s)
@@ -166,6 +186,9 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 				"cwd":                      cwd,
 				"killGraceMs":              integer(&fc.killGraceMs),
 				"httpMaxSessions":          integer(&fc.httpMaxSessions),
+				"logDir":                   logDir,
+				"logMaxBytes":              count(&fc.logMaxBytes),
+				"logTotalMaxBytes":         count(&fc.logTotalMaxBytes),
 			}},
 			"elevated": {kind: kindObject, children: map[string]*schemaNode{
 				"enabled": boolean(&fc.elevatedEnabled),

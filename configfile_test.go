@@ -58,7 +58,10 @@ func TestConfigFullFile(t *testing.T) {
       "channel": "on",
       "cwd": "proj",
       "killGraceMs": 1000.0,
-      "httpMaxSessions": 40
+      "httpMaxSessions": 40,
+      "logDir": "logs",
+      "logMaxBytes": 0,
+      "logTotalMaxBytes": 1e6
     },
     "elevated": { "enabled": true }
   }
@@ -91,6 +94,9 @@ func TestConfigFullFile(t *testing.T) {
 		StdioWorkers:             32,
 		HTTPMaxSessions:          40,
 		Shell:                    "/bin/sh",
+		LogDir:                   filepath.Join(wd, "logs"),
+		LogMaxBytes:              0,
+		LogTotalMaxBytes:         1000000,
 	}
 	if !configEqual(cfg, want) {
 		t.Errorf("config:\n got %+v\nwant %+v", cfg, want)
@@ -132,6 +138,9 @@ func TestConfigErrors(t *testing.T) {
 		{name: "timeoutSec string", content: `{"tools":{"exec":{"timeoutSec":"10"}}}`, want: "tools.exec.timeoutSec: expected a number, got string"},
 		{name: "timeoutSec null", content: `{"tools":{"exec":{"timeoutSec":null}}}`, want: "tools.exec.timeoutSec: expected a number, got null"},
 		{name: "timeoutSec negative", content: `{"tools":{"exec":{"timeoutSec":-0.5}}}`, want: "tools.exec.timeoutSec: must be 0 or more"},
+		{name: "logMaxBytes negative", content: `{"tools":{"exec":{"logMaxBytes":-1}}}`, want: "tools.exec.logMaxBytes: must be 0 or more"},
+		{name: "logTotalMaxBytes fraction", content: `{"tools":{"exec":{"logTotalMaxBytes":1.5}}}`, want: "tools.exec.logTotalMaxBytes: expected an integer, got number"},
+		{name: "logDir number", content: `{"tools":{"exec":{"logDir":1}}}`, want: "tools.exec.logDir: expected a string, got number"},
 		{name: "backgroundMs fraction", content: `{"tools":{"exec":{"backgroundMs":10.5}}}`, want: "tools.exec.backgroundMs: expected an integer, got number"},
 		{name: "cleanupMs object", content: `{"tools":{"exec":{"cleanupMs":{}}}}`, want: "tools.exec.cleanupMs: expected an integer, got object"},
 		{name: "httpMaxSessions string", content: `{"tools":{"exec":{"httpMaxSessions":"10"}}}`, want: "tools.exec.httpMaxSessions: expected an integer, got string"},
