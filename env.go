@@ -37,7 +37,7 @@ type envReader func(l *loader, name, raw string)
 
 // envValues holds what the environment gave, one field per envTable entry.
 type envValues struct {
-	shell, path, home string
+	shell, path, home     string
 	xdgRuntimeDir, tmpDir string
 
 	yieldMs, jobTTLMs, sweeperIntervalMs setting[int64]
