@@ -110,6 +110,17 @@ func TestSpillCompleteOutput(t *testing.T) {
 		t.Errorf("small session: %v", r.SC)
 	}
 
+	// A file that someone else cut or deleted: log says so, without the path.
+	if err := os.Truncate(path, 10); err != nil {
+		t.Fatal(err)
+	}
+	wantProcError(t, s.Proc("log", "sessionId", id, "offset", 50000, "limit", 1), "Cannot read the full log of session "+id+": unexpected EOF")
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	wantProcError(t, s.Proc("log", "sessionId", id), "Cannot read the full log of session "+id+": no such file or directory")
+	wantText(t, s.Proc("remove", "sessionId", id), "Removed session "+id+".")
+
 	// exec's running result names the file when the yield window already passed the cap.
 	r = s.Exec("seq 1 20000; sleep 1", "yieldMs", 500)
 	if r.Str("status") != "running" || !strings.HasSuffix(r.Str("logPath"), "/"+r.Str("sessionId")+".log") {

@@ -153,7 +153,7 @@ func (s *Session) appendOutput(stream output.Stream, text []byte, events []outpu
 		}
 		before := s.buf.TotalChars()
 		started := false
-		if s.spill == nil && s.spillable && before+len(text) > s.r.opts.MaxOutputChars { // bytes >= chars
+		if s.spill == nil && s.spillable && !s.removed && before+len(text) > s.r.opts.MaxOutputChars { // bytes >= chars
 			if n := utf8.RuneCount(text); before+n > s.r.opts.MaxOutputChars {
 				s.startSpill(text, n)
 				started = true

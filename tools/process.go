@@ -262,7 +262,7 @@ func (t *Tools) logAction(scope, id string, a *args) processCall {
 	case errors.Is(err, sessions.ErrNotFound):
 		return failed("No session found for " + id)
 	case err != nil:
-		return failed(fmt.Sprintf("Cannot read the full log of session %s: %v", id, err))
+		return failed(fmt.Sprintf("Cannot read the full log of session %s: %v", id, withoutPath(err)))
 	}
 	return processCall{r: r}
 }

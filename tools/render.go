@@ -427,18 +427,23 @@ func stopReason(l sessions.LogInfo) string {
 	case sessions.StopServerCap:
 		return "server cap"
 	}
-	err := l.Err
-	if err == nil {
+	if l.Err == nil {
 		return "unknown error"
 	}
-	// The OS error without the path (the agent knows logPath), capitalised as strerror writes it.
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	msg := err.Error()
+	// Capitalised as strerror writes it.
+	msg := withoutPath(l.Err).Error()
 	r, size := utf8.DecodeRuneInString(msg)
 	return string(unicode.ToUpper(r)) + msg[size:]
+}
+
+// withoutPath returns the OS error inside a path error: texts never name the spill file's path, which the agent
+// knows as logPath unless its command runs in the sandbox.
+func withoutPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // lostNote names the lines of a stopped spill file that neither the file nor the retained text holds.
