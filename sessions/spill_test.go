@@ -270,6 +270,16 @@ func TestSpillGoesWithTheRecord(t *testing.T) {
 			t.Errorf("expired record's file: %v", err)
 		}
 	}
+	// Orphan cleanup deletes the scope's records with their files.
+	orphan, _, err := r.Start(spillSpec("seq 1 10000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := waitDone(t, orphan, 10*time.Second).Log.Path
+	r.Orphan("test")
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("orphaned record's file: %v", err)
+	}
 	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
 		t.Errorf("log directory holds %d entries, %v", len(ents), err)
 	}
