@@ -84,6 +84,10 @@ type config struct {
 
 	// LogFormat is text or json (docs/reference.md#logs).
 	LogFormat string
+	// LogDir holds the spill files, one subdirectory per server (docs/reference.md#spill); absolute.
+	LogDir string
+	// LogMaxBytes caps one spill file (0: no spill files); LogTotalMaxBytes all of them.
+	LogMaxBytes, LogTotalMaxBytes int64
 
 	Shell string // chosen from the server's SHELL and PATH (docs/reference.md#exec-shell)
 }
@@ -114,6 +118,10 @@ const (
 	minStdioWorkers, maxStdioWorkers = 5, 100
 	minStatsIntervalMs               = 1000
 	maxStatsIntervalMs               = 3600000
+
+	defaultLogMaxBytes      = 1 << 30 // 1 GiB
+	defaultLogTotalMaxBytes = 8 << 30 // 8 GiB
+	defaultLogDirText       = "$XDG_RUNTIME_DIR/execmcp, else $TMPDIR/execmcp-<uid>"
 
 	defaultHTTPMaxSessions                 = 1000
 	minHTTPMaxSessions, maxHTTPMaxSessions = 1, 100000
@@ -287,6 +295,25 @@ func (l *loader) pickInt(def, lo, hi int64, sources ...setting[int64]) int64 {
 	return v
 }
 
+func pickInt64(def int64, sources ...setting[int64]) int64 {
+	if s := first(sources...); s.set {
+		return s.v
+	}
+	return def
+}
+
+// defaultLogDir is the log directory without a setting (docs/reference.md#spill): in the user's runtime
+// directory (private, in memory, emptied at logout) when there is one, else in the temporary directory.
+func defaultLogDir(xdgRuntimeDir, tmpDir string, uid int) string {
+	if filepath.IsAbs(xdgRuntimeDir) {
+		return filepath.Join(xdgRuntimeDir, "execmcp")
+	}
+	if !filepath.IsAbs(tmpDir) {
+		tmpDir = "/tmp"
+	}
+	return filepath.Join(tmpDir, "execmcp-"+strconv.Itoa(uid))
+}
+
 func pickBool(def bool, sources ...setting[bool]) bool {
 	if s := first(sources...); s.set {
 		return s.v
@@ -432,6 +459,13 @@ func (l *loader) resolve(cfg *config, fc *fileConfig) {
 		cfg.StatsInterval = time.Duration(l.pickInt(0, minStatsIntervalMs, maxStatsIntervalMs, s)) * time.Millisecond
 	}
 	cfg.Shell = selectShell(ev.shell, ev.path)
+	cfg.LogMaxBytes = pickInt64(defaultLogMaxBytes, fc.logMaxBytes, ev.logMaxBytes)
+	cfg.LogTotalMaxBytes = pickInt64(defaultLogTotalMaxBytes, fc.logTotalMaxBytes, ev.logTotalMaxBytes)
+	if s := first(fc.logDir, ev.logDir); s.set {
+		cfg.LogDir = filepath.Clean(l.serverPath(s.v))
+	} else {
+		cfg.LogDir = defaultLogDir(ev.xdgRuntimeDir, ev.tmpDir, os.Getuid())
+	}
 
 	if s := first(fc.cwd, ev.cwd); s.set {
 		cfg.Cwd = s.v

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,10 @@ func TestDefaults(t *testing.T) {
 		Shell:           "/bin/sh",
 		LoginPath:       "auto",
 		ScriptPreflight: true,
+
+		LogDir:           filepath.Join("/tmp", "execmcp-"+strconv.Itoa(os.Getuid())),
+		LogMaxBytes:      1 << 30,
+		LogTotalMaxBytes: 8 << 30,
 	}
 	if !configEqual(cfg, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)

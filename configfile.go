@@ -35,6 +35,9 @@ type fileConfig struct {
 	loginPath                setting[string]
 	scriptPreflight          setting[string]
 	drainTimeout             setting[time.Duration]
+	logDir                   setting[string]
+	logMaxBytes              setting[int64]
+	logTotalMaxBytes         setting[int64]
 }
 
 type jsonKind int
@@ -150,6 +153,23 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 		fc.drainTimeout = setting[time.Duration]{set: true, v: d, name: path, raw: n.String()}
 		return nil
 	}}
+	count := func(dst *setting[int64]) *schemaNode {
+		n := integer(dst)
+		set := n.apply
+		n.apply = func(path string, v any) error {
+			if f, _ := strconv.ParseFloat(v.(json.Number).String(), 64); f < 0 {
+				return fmt.Errorf("%s: must be 0 or more", path)
+			}
+			return set(path, v)
+		}
+		return n
+	}
+	logDir := &schemaNode{kind: kindString, apply: func(path string, v any) error {
+		if s := v.(string); s != "" { // empty: the default, as an empty variable
+			fc.logDir = setting[string]{set: true, v: s, name: path, raw: s}
+		}
+		return nil
+	}}
 	cwd := &schemaNode{kind: kindString, apply: func(path string, v any) error {
 		s := v.(string)
 		dir, ok := l.resolveDir(s)
@@ -183,6 +203,9 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 				"loginPath":                enum(&fc.loginPath, loginPathModes),
 				"scriptPreflight":          enum(&fc.scriptPreflight, scriptPreflightModes),
 				"drainTimeoutSec":          drain,
+				"logDir":                   logDir,
+				"logMaxBytes":              count(&fc.logMaxBytes),
+				"logTotalMaxBytes":         count(&fc.logTotalMaxBytes),
 			}},
 			"elevated": {kind: kindObject, children: map[string]*schemaNode{
 				"enabled": boolean(&fc.elevatedEnabled),

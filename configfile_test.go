@@ -61,7 +61,10 @@ func TestConfigFullFile(t *testing.T) {
       "httpMaxSessions": 40,
       "loginPath": "off",
       "scriptPreflight": "off",
-      "drainTimeoutSec": 2.5
+      "drainTimeoutSec": 2.5,
+      "logDir": "logs",
+      "logMaxBytes": 0,
+      "logTotalMaxBytes": 1e6
     },
     "elevated": { "enabled": true }
   }
@@ -98,6 +101,9 @@ func TestConfigFullFile(t *testing.T) {
 		Shell:                    "/bin/sh",
 		LoginPath:                "off",
 		ScriptPreflight:          false,
+		LogDir:                   filepath.Join(wd, "logs"),
+		LogMaxBytes:              0,
+		LogTotalMaxBytes:         1000000,
 	}
 	if !configEqual(cfg, want) {
 		t.Errorf("config:\n got %+v\nwant %+v", cfg, want)
@@ -141,6 +147,9 @@ func TestConfigErrors(t *testing.T) {
 		{name: "timeoutSec negative", content: `{"tools":{"exec":{"timeoutSec":-0.5}}}`, want: "tools.exec.timeoutSec: must be 0 or more"},
 		{name: "drainTimeoutSec negative", content: `{"tools":{"exec":{"drainTimeoutSec":-1}}}`, want: "tools.exec.drainTimeoutSec: must be 0 or more"},
 		{name: "drainTimeoutSec string", content: `{"tools":{"exec":{"drainTimeoutSec":"10s"}}}`, want: "tools.exec.drainTimeoutSec: expected a number, got string"},
+		{name: "logMaxBytes negative", content: `{"tools":{"exec":{"logMaxBytes":-1}}}`, want: "tools.exec.logMaxBytes: must be 0 or more"},
+		{name: "logTotalMaxBytes fraction", content: `{"tools":{"exec":{"logTotalMaxBytes":1.5}}}`, want: "tools.exec.logTotalMaxBytes: expected an integer, got number"},
+		{name: "logDir number", content: `{"tools":{"exec":{"logDir":1}}}`, want: "tools.exec.logDir: expected a string, got number"},
 		{name: "backgroundMs fraction", content: `{"tools":{"exec":{"backgroundMs":10.5}}}`, want: "tools.exec.backgroundMs: expected an integer, got number"},
 		{name: "cleanupMs object", content: `{"tools":{"exec":{"cleanupMs":{}}}}`, want: "tools.exec.cleanupMs: expected an integer, got object"},
 		{name: "httpMaxSessions string", content: `{"tools":{"exec":{"httpMaxSessions":"10"}}}`, want: "tools.exec.httpMaxSessions: expected an integer, got string"},

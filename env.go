@@ -37,7 +37,8 @@ type envReader func(l *loader, name, raw string)
 
 // envValues holds what the environment gave, one field per envTable entry.
 type envValues struct {
-	shell, path, home string
+	shell, path, home     string
+	xdgRuntimeDir, tmpDir string
 
 	yieldMs, jobTTLMs, sweeperIntervalMs setting[int64]
 	timeoutSec                           setting[float64]
@@ -55,6 +56,9 @@ type envValues struct {
 
 	listen, configPath, authToken, authTokensFile string
 	httpMaxSessions                               setting[int64]
+
+	logDir                        setting[string]
+	logMaxBytes, logTotalMaxBytes setting[int64]
 
 	orphanGrace                   setting[time.Duration]
 	logLevel                      setting[string]
@@ -75,6 +79,10 @@ func envTable(ev *envValues) []envVar {
 			doc: "where the shell and bwrap are looked up"},
 		{name: "HOME", read: readText(&ev.home), values: "directory",
 			doc: "what a leading ~ in a directory or allowlist entry stands for"},
+		{name: "TMPDIR", read: readText(&ev.tmpDir), def: "/tmp", values: "directory",
+			doc: "where the default log directory lies without XDG_RUNTIME_DIR (docs/reference.md#spill)"},
+		{name: "XDG_RUNTIME_DIR", read: readText(&ev.xdgRuntimeDir), def: "unset", values: "directory",
+			doc: "where the default log directory lies (docs/reference.md#spill)"},
 
 		{name: "PI_BASH_YIELD_MS", key: "tools.exec.backgroundMs", read: readInteger(&ev.yieldMs),
 			def: itoa(defaultYieldMs), values: "integer ms, clamp " + between(minYieldMs, maxYieldMs),
@@ -124,6 +132,15 @@ func envTable(ev *envValues) []envVar {
 			doc: "which clients get Claude Code channel events (docs/reference.md#channel)"},
 		{name: "EXECMCP_CWD", key: "tools.exec.cwd", read: readDir(&ev.cwd),
 			def: "the server's cwd", values: "existing directory, ~ expanded", doc: "the default workdir"},
+		{name: "EXECMCP_LOG_DIR", key: "tools.exec.logDir", read: readPath(&ev.logDir),
+			def: defaultLogDirText, values: "path, relative to the server's cwd; created when first needed",
+			doc: "where the spill files of background sessions go (docs/reference.md#spill)"},
+		{name: "EXECMCP_LOG_MAX_BYTES", key: "tools.exec.logMaxBytes", read: readCount(&ev.logMaxBytes),
+			def: itoa(defaultLogMaxBytes), values: "integer bytes, 0 or more (0 = no spill files)",
+			doc: "the size of one spill file"},
+		{name: "EXECMCP_LOG_TOTAL_MAX_BYTES", key: "tools.exec.logTotalMaxBytes", read: readCount(&ev.logTotalMaxBytes),
+			def: itoa(defaultLogTotalMaxBytes), values: "integer bytes, 0 or more",
+			doc: "the size of all spill files of the server"},
 		{name: "EXECMCP_KILL_GRACE_MS", key: "tools.exec.killGraceMs", read: readInteger(&ev.killGraceMs),
 			def: itoa(defaultKillGraceMs), values: "integer ms, clamp " + between(minKillGraceMs, maxKillGraceMs),
 			doc: "the wait between SIGTERM and SIGKILL"},
@@ -223,6 +240,26 @@ func readInteger(dst *setting[int64]) envReader {
 			return
 		}
 		*dst = setting[int64]{set: true, v: v, name: name, raw: raw}
+	}
+}
+
+// readPath keeps a path as given; the caller resolves it against the server's cwd.
+func readPath(dst *setting[string]) envReader {
+	return func(_ *loader, name, raw string) { *dst = setting[string]{set: true, v: raw, name: name, raw: raw} }
+}
+
+// readCount reads a base-10 integer of 0 or more; one beyond int64 is kept at the int64 limit.
+func readCount(dst *setting[int64]) envReader {
+	return func(l *loader, name, raw string) {
+		v, err := strconv.ParseInt(raw, 10, 64)
+		switch {
+		case err != nil && !errors.Is(err, strconv.ErrRange):
+			l.invalid(name, raw, "an integer")
+		case v < 0:
+			l.invalid(name, raw, "an integer of 0 or more")
+		default:
+			*dst = setting[int64]{set: true, v: v, name: name, raw: raw}
+		}
 	}
 }
 

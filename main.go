@@ -137,6 +137,22 @@ func printStartupError(w io.Writer, logger *slog.Logger, err error) {
 	reportError(w, logger, err.Error())
 }
 
+// logOptions configures the spill files (docs/reference.md#spill) and removes what killed servers left in the log
+// directory. The registry creates its own subdirectory when a session first spills and removes it at shutdown.
+func logOptions(cfg config, logger *slog.Logger) sessions.LogOptions {
+	if cfg.LogMaxBytes == 0 {
+		return sessions.LogOptions{} // spilling is off
+	}
+	removed, err := sessions.RemoveStaleLogDirs(cfg.LogDir)
+	if err != nil {
+		logger.Warn("log directory not cleaned up", "dir", cfg.LogDir, "err", err)
+	}
+	for _, dir := range removed {
+		logger.Debug("removed the log directory of a server that is gone", "dir", dir)
+	}
+	return sessions.LogOptions{Dir: cfg.LogDir, MaxBytes: cfg.LogMaxBytes, TotalMaxBytes: cfg.LogTotalMaxBytes}
+}
+
 // run serves MCP with the resolved configuration: over HTTP with --listen, else over stdio.
 func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) int {
 	toolSet, warnings := policy.Tools(cfg.ToolsAllow, cfg.ToolsDeny)
@@ -161,6 +177,7 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 			TTL:             cfg.TTL,
 			SweepInterval:   cfg.SweepInterval,
 			Logger:          logger,
+			Log:             logOptions(cfg, logger),
 		},
 		Tools:                    toolSet,
 		YieldMs:                  cfg.YieldMs,

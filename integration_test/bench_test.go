@@ -279,7 +279,7 @@ const largePipeline = `head -c 200000000 /dev/zero | tr '\0' a`
 // BenchmarkLargeOutput measures a background command printing 200 MB until the session reports its exit, against the
 // same pipeline read by Go into io.Discard, and reports the server's peak RSS.
 func BenchmarkLargeOutput(b *testing.B) {
-	s := StartServer(b, Options{})
+	s := StartServer(b, Options{Env: []string{"EXECMCP_LOG_MAX_BYTES=0"}}) // the retained output only: see BenchmarkSpillIngest1GB
 	var srvD, baseD []time.Duration
 	sawNotes := false
 	for i := 0; i < b.N; i++ {

@@ -72,7 +72,7 @@ func BenchmarkIngest1GB(b *testing.B) {
 	if n, err := strconv.Atoi(os.Getenv("EXECMCP_BENCH_INGEST_RUNS")); err == nil && n > 0 {
 		runs = n
 	}
-	s := StartServer(b, Options{})
+	s := StartServer(b, Options{Env: []string{"EXECMCP_LOG_MAX_BYTES=0"}}) // the memory path: see BenchmarkSpillIngest1GB
 	idleRSS := procStatusKB(s.Pid(), "VmRSS")
 	var srvD, baseD []time.Duration
 	var srvCPU, baseCPU float64

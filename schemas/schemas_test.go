@@ -321,7 +321,7 @@ func assertOnly(t *testing.T, props map[string]any, extra map[string][]string) {
 }
 
 func TestExecOutput(t *testing.T) {
-	want := []string{"status", "sessionId", "title", "pid", "startedAt", "cwd", "tail", "exitCode", "exitSignal", "exitReason",
+	want := []string{"status", "sessionId", "title", "pid", "startedAt", "cwd", "tail", "logPath", "exitCode", "exitSignal", "exitReason",
 		"durationMs", "aggregated", "aggregatedTruncated", "timedOut", "truncated", "warnings", "tool", "error", "systemEvents"}
 	if got := orderedKeys(t, ExecOutput, "properties"); !slices.Equal(got, want) {
 		t.Errorf("properties = %v, want %v", got, want)
@@ -332,7 +332,7 @@ func TestExecOutput(t *testing.T) {
 	}
 	checkTypes(t, props, map[string]any{
 		"sessionId": "string", "title": "string", "pid": "integer", "startedAt": "integer", "cwd": "string", "tail": "string",
-		"exitCode": nullable("integer"), "exitSignal": nullable("string"), "exitReason": "string",
+		"logPath": "string", "exitCode": nullable("integer"), "exitSignal": nullable("string"), "exitReason": "string",
 		"durationMs": "integer", "aggregated": "string", "aggregatedTruncated": "boolean", "timedOut": "boolean",
 		"truncated": "boolean", "warnings": "array", "tool": "string", "error": "string", "systemEvents": "array",
 	})
@@ -340,8 +340,8 @@ func TestExecOutput(t *testing.T) {
 
 func TestProcessOutput(t *testing.T) {
 	want := []string{"status", "sessionId", "name", "title", "sessions", "omitted", "aggregated", "aggregatedTruncated", "exitCode",
-		"exitSignal", "exitReason", "timedOut", "retryInMs", "matched", "match", "pattern", "total", "totalLines", "totalChars", "truncated", "signal",
-		"warnings", "error", "systemEvents"}
+		"exitSignal", "exitReason", "timedOut", "retryInMs", "matched", "match", "pattern", "total", "totalLines", "totalChars", "truncated",
+		"spilled", "logPath", "logBytes", "matches", "signal", "warnings", "error", "systemEvents"}
 	if got := orderedKeys(t, ProcessOutput, "properties"); !slices.Equal(got, want) {
 		t.Errorf("properties = %v, want %v", got, want)
 	}
@@ -353,7 +353,8 @@ func TestProcessOutput(t *testing.T) {
 		"sessionId": "string", "name": "string", "title": "string", "sessions": "array", "omitted": "integer", "aggregated": "string",
 		"aggregatedTruncated": "boolean", "exitCode": nullable("integer"), "exitSignal": nullable("string"),
 		"exitReason": "string", "timedOut": "boolean", "retryInMs": "integer", "matched": "boolean", "match": "string", "total": "integer",
-		"totalLines": "integer", "totalChars": "integer", "truncated": "boolean", "signal": "string",
+		"totalLines": "integer", "totalChars": "integer", "truncated": "boolean", "spilled": "boolean",
+		"logPath": "string", "logBytes": "integer", "matches": "integer", "signal": "string",
 		"warnings": "array", "error": "string", "systemEvents": "array",
 	})
 	entryWant := []string{"sessionId", "status", "pid", "startedAt", "endedAt", "runtimeMs", "cwd", "command", "name",
@@ -395,6 +396,7 @@ func TestOutputExamples(t *testing.T) {
 		`{"status":"completed","exitCode":1,"exitReason":"exit","durationMs":12,"aggregated":"nope","cwd":"/tmp","truncated":false}`,
 		`{"status":"failed","exitCode":null,"exitSignal":"SIGTERM","exitReason":"overall-timeout","durationMs":1003,"aggregated":"","timedOut":true,"cwd":"/tmp","truncated":false,"warnings":["Warning: background execution is disabled; running synchronously."]}`,
 		`{"status":"running","sessionId":"amber-atlas","pid":4242,"startedAt":1767225600000,"cwd":"/tmp","tail":"","systemEvents":["x"]}`,
+		`{"status":"running","sessionId":"amber-atlas","pid":4242,"startedAt":1767225600000,"cwd":"/tmp","tail":"","logPath":"/run/user/1000/execmcp/42/amber-atlas.log"}`,
 		`{"status":"error","tool":"exec","error":"Provide a command to start."}`,
 		`{"status":"failed","exitReason":"manual-cancel","cwd":"/tmp"}`,
 		`{"status":"completed","aggregated":"x","aggregatedTruncated":true,"futureField":1}`,
@@ -407,6 +409,7 @@ func TestOutputExamples(t *testing.T) {
 		`{"status":"failed","sessionId":"a","exitCode":null,"exitSignal":"SIGTERM","exitReason":"overall-timeout","timedOut":true,"aggregated":"x"}`,
 		`{"status":"completed","sessionId":"a","total":3,"totalLines":3,"totalChars":14,"truncated":false,"exitCode":0,"exitSignal":null,"exitReason":"exit"}`,
 		`{"status":"completed","sessionId":"a","signal":"SIGTERM"}`,
+		`{"status":"running","sessionId":"a","total":100000,"totalLines":100000,"totalChars":588895,"truncated":true,"spilled":true,"logBytes":588895,"logPath":"/tmp/execmcp-0/42/a.log","matches":1,"pattern":"^77777$"}`,
 		`{"status":"running","sessionId":"a","warnings":["Invalid hex byte: zz"]}`,
 		`{"status":"failed","error":"No session found for a"}`,
 	}
@@ -424,6 +427,8 @@ func TestOutputExamples(t *testing.T) {
 		{ExecOutput, `{"status":"completed","warnings":[1]}`},
 		{ProcessOutput, `{"status":"error"}`},
 		{ProcessOutput, `{"status":"completed","sessions":[{"pid":"1"}]}`},
+		{ProcessOutput, `{"status":"running","spilled":"yes"}`},
+		{ProcessOutput, `{"status":"running","matches":1.5}`},
 	}
 	for _, ex := range execExamples {
 		if err := validate(decode(t, ExecOutput), decodeAny(t, ex)); err != "" {

@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -69,6 +70,8 @@ type Options struct {
 	// the others wait in the runtime poller. It bounds the OS threads they create (Go never ends them). 0 means
 	// 64.
 	PollingReaders int
+	// Log configures spill files (docs/reference.md#spill); the zero value turns them off.
+	Log LogOptions
 }
 
 // Registry holds the sessions of every scope.
@@ -102,6 +105,12 @@ type Registry struct {
 
 	wg   sync.WaitGroup
 	quit chan struct{}
+
+	// logTotal is the size of every spill file of the registry together (LogOptions.TotalMaxBytes).
+	logTotal atomic.Int64
+	// logMade is the server's log directory once created (logDir); guarded by logMu.
+	logMu   sync.Mutex
+	logMade string
 }
 
 // New returns an empty registry. No goroutine runs until the first session starts.
@@ -403,6 +412,7 @@ func (r *Registry) Clear(scope, id string) (Info, error) {
 	}
 	delete(r.finished, id)
 	r.mu.Unlock()
+	s.dropLog()
 	return s.info(false), nil
 }
 
@@ -413,6 +423,7 @@ func (r *Registry) Remove(scope, id string) (Info, bool, error) {
 	if s, ok := r.finished[id]; ok && s.scope == scope {
 		delete(r.finished, id)
 		r.mu.Unlock()
+		s.dropLog()
 		return s.info(false), false, nil
 	}
 	s, ok := r.running[id]
@@ -597,6 +608,8 @@ wait:
 	if alive := r.aliveGroups(); len(alive) > 0 {
 		r.logger.Warn("process groups could not be confirmed dead", "pgids", alive)
 	}
+	// The spill files go with the server (docs/reference.md#spill), even when a session could not be waited for.
+	defer r.removeLogDir()
 	if timedOut {
 		return errors.New("sessions: shutdown did not complete in time")
 	}
@@ -624,9 +637,11 @@ func (r *Registry) Orphan(scope string) int {
 			sessionGroups[s.pid] = true
 		}
 	}
+	var gone []*Session
 	for id, s := range r.finished {
 		if s.scope == scope {
 			delete(r.finished, id)
+			gone = append(gone, s)
 		}
 	}
 	var groups []int
@@ -636,6 +651,7 @@ func (r *Registry) Orphan(scope string) int {
 		}
 	}
 	r.mu.Unlock()
+	dropLogs(gone)
 	for _, s := range victims {
 		s.mu.Lock()
 		s.removed = true
@@ -690,11 +706,15 @@ func (r *Registry) finalize(s *Session) {
 	keep := s.backgrounded && !s.removed
 	closing := r.closing
 	s.mu.Unlock()
+	var evicted []*Session
 	if keep {
 		r.finished[s.id] = s
-		r.evict(s.scope)
+		evicted = r.evict(s.scope)
+	} else {
+		evicted = []*Session{s} // a record that is not kept takes its spill file along
 	}
 	r.mu.Unlock()
+	dropLogs(evicted)
 	if !groupAlive(s.pid) {
 		r.mu.Lock()
 		delete(r.ledger, s.pid)
@@ -715,8 +735,8 @@ func (r *Registry) finalize(s *Session) {
 	s.finish()
 }
 
-// evict enforces the per-scope caps on finished records. Caller holds r.mu.
-func (r *Registry) evict(scope string) {
+// evict enforces the per-scope caps on finished records and returns the records it deleted. Caller holds r.mu.
+func (r *Registry) evict(scope string) []*Session {
 	var recs []*Session
 	chars := 0
 	for _, s := range r.finished {
@@ -726,7 +746,7 @@ func (r *Registry) evict(scope string) {
 		}
 	}
 	if len(recs) <= r.opts.MaxFinished && chars <= r.opts.MaxFinishedChars {
-		return
+		return nil
 	}
 	sort.Slice(recs, func(i, j int) bool {
 		a, b := recs[i], recs[j]
@@ -738,6 +758,7 @@ func (r *Registry) evict(scope string) {
 		}
 		return a.id < b.id
 	})
+	var evicted []*Session
 	for _, s := range recs {
 		if len(recs) <= r.opts.MaxFinished && chars <= r.opts.MaxFinishedChars {
 			break
@@ -745,8 +766,10 @@ func (r *Registry) evict(scope string) {
 		delete(r.finished, s.id)
 		recs = recs[1:]
 		chars -= s.retainedChars()
+		evicted = append(evicted, s)
 		r.logger.Debug("finished record evicted", "id", s.id, "scope", scope)
 	}
+	return evicted
 }
 
 // ensureSweeper starts the sweeper if it is not running. Caller holds r.mu.
@@ -781,11 +804,14 @@ func (r *Registry) sweep() {
 func (r *Registry) sweepOnce() bool {
 	r.probeLedger()
 	now := r.opts.Now()
+	var expired []*Session
+	defer func() { dropLogs(expired) }() // after the unlock below
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for id, s := range r.finished {
 		if Expired(s.endedAt, now, r.opts.TTL) {
 			delete(r.finished, id)
+			expired = append(expired, s)
 			r.logger.Debug("finished record expired", "id", id, "scope", s.scope)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/execmcp/execmcp/output"
 )
@@ -50,6 +51,8 @@ type Session struct {
 
 	// watchDeliver serialises deliveries of announcements (deliverWatch).
 	watchDeliver sync.Mutex
+	// spillable: the session may be backgrounded and spilling is on (docs/reference.md#spill).
+	spillable bool
 
 	mu            sync.Mutex
 	state         state
@@ -66,6 +69,7 @@ type Session struct {
 	watch         *watcher       // the output watcher; nil when none (docs/reference.md#watch)
 	watchOut      []Announcement // announcements not delivered yet
 	cursor        CursorMode
+	spill         *spill // the spill file; nil until the output exceeds the retention cap
 	sawOutput     bool
 	endedAt       time.Time
 	exitCode      *int
@@ -99,6 +103,7 @@ func newSession(r *Registry, spec Spec, p *proc) *Session {
 		writable:     p.input != nil,
 		cursor:       CursorNormal,
 		backgrounded: spec.Background,
+		spillable:    spec.Spill && r.opts.Log.Dir != "",
 	}
 	if p.pty {
 		s.cursor = CursorUnknown
@@ -137,6 +142,8 @@ func (s *Session) supervise() {
 // copies what it keeps, so a flood produces no garbage per read.
 func (s *Session) appendOutput(stream output.Stream, text []byte, events []output.Event) (dsr int) {
 	s.mu.Lock()
+	var sp *spill // the spill file to write text to, outside the lock
+	var chars int
 	if len(text) > 0 {
 		for _, w := range s.untils {
 			w.feed(stream, text)
@@ -145,9 +152,23 @@ func (s *Session) appendOutput(stream output.Stream, text []byte, events []outpu
 			s.feedWatch(stream, text)
 		}
 		dropped := s.buf.DiscardedChars()
+		before := s.buf.TotalChars()
+		started := false
+		if s.spill == nil && s.spillable && !s.removed && before+len(text) > s.r.opts.MaxOutputChars { // bytes >= chars
+			if n := utf8.RuneCount(text); before+n > s.r.opts.MaxOutputChars {
+				s.startSpill(text, n)
+				started = true
+			}
+		}
 		s.buf.AppendBytes(stream, text)
 		s.r.stats.recordOutput(s.pty, stream, len(text), s.buf.DiscardedChars()-dropped)
 		s.sawOutput = true
+		if s.spill != nil {
+			s.spill.count(text)
+			if !started && !s.removed {
+				sp, chars = s.spill, s.buf.TotalChars()-before
+			}
+		}
 	}
 	for _, ev := range events {
 		switch ev {
@@ -174,6 +195,9 @@ func (s *Session) appendOutput(stream output.Stream, text []byte, events []outpu
 	notify := len(text) > 0 && s.backgrounded && !s.removed && s.r.opts.OnOutput != nil
 	announce := len(s.watchOut) > 0
 	s.mu.Unlock()
+	if sp != nil {
+		sp.write(s.r, text, chars)
+	}
 	if announce {
 		s.deliverWatch()
 	}
@@ -229,6 +253,7 @@ func (s *Session) wait() {
 	s.src.stop()
 	<-s.readersDone
 	s.src.close()
+	s.closeSpill()
 
 	// Closing the input also wakes a writer blocked on a full pipe; it then reports not writable.
 	s.mu.Lock()
@@ -359,6 +384,11 @@ const cursorAfter = 2000 * time.Millisecond
 func (s *Session) info(withAggregated bool) Info {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.infoLocked(withAggregated)
+}
+
+// infoLocked is info for a caller that holds s.mu.
+func (s *Session) infoLocked(withAggregated bool) Info {
 	if s.cursor == CursorUnknown && s.sawOutput && s.r.opts.Now().Sub(s.startedAt) >= cursorAfter {
 		s.cursor = CursorNormal
 	}
@@ -371,7 +401,10 @@ func (s *Session) info(withAggregated bool) Info {
 		DiscardedChars: s.buf.DiscardedChars(), AggregatedChars: s.buf.AggregatedChars(),
 		KillRequested: s.killRequested, NotifyOnExit: s.spec.NotifyOnExit,
 		NotifyOnExitEmptySuccess: s.spec.NotifyOnExitEmptySuccess, CursorMode: s.cursor,
-		Writable: s.writable && s.input != nil,
+		Writable: s.writable && s.input != nil, Wrapped: len(s.spec.Wrapper) > 0,
+	}
+	if s.spill != nil {
+		in.Log = s.spill.info()
 	}
 	if s.state == stateFinished {
 		in.Finalizing = false

@@ -72,6 +72,9 @@ type Spec struct {
 	// Background registers the session as backgrounded from the start (exec background:true), so that even a
 	// command that finishes at once is retained and announced.
 	Background bool
+	// Spill keeps the complete output in a spill file once it exceeds the retention cap, for a session that may
+	// be backgrounded (docs/reference.md#spill); the file goes when a session ends in the foreground.
+	Spill bool
 }
 
 // Info is a snapshot of a session or finished record. Strings are copies; it is safe to keep.
@@ -116,6 +119,10 @@ type Info struct {
 	CursorMode               CursorMode
 	// Writable: the session has an input (stdin pipe or PTY) that accepts writes now.
 	Writable bool
+	// Wrapped: the command runs under Spec.Wrapper (the sandbox), which does not see the server's files.
+	Wrapped bool
+	// Log describes the spill file (docs/reference.md#spill).
+	Log LogInfo
 }
 
 // Running reports whether the session has not been finalized yet (finalizing counts as running).

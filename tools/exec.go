@@ -96,6 +96,7 @@ func (t *Tools) runExec(ctx context.Context, scope string, req mcp.CallToolReque
 		NotifyOnExit:             t.opts.NotifyOnExit,
 		NotifyOnExitEmptySuccess: t.opts.NotifyOnExitEmptySuccess,
 		Background:               er.mode == modeBackground,
+		Spill:                    er.mode != modeSync, // docs/reference.md#spill
 		Wrapper:                  er.wrapper,
 		Watch:                    er.watch,
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/execmcp/execmcp/output"
 	"github.com/execmcp/execmcp/policy"
 	"github.com/execmcp/execmcp/schemas"
 	"github.com/execmcp/execmcp/sessions"
@@ -225,13 +226,16 @@ func (t *Tools) watch(scope, id string, a *args) processCall {
 	return processCall{r: renderWatch(info, pat)}
 }
 
+// logAction pages the session's output, or with a pattern searches it (docs/reference.md#process-log,
+// docs/reference.md#log-pattern).
 func (t *Tools) logAction(scope, id string, a *args) processCall {
-	info, err := t.reg.Log(scope, id)
-	switch {
-	case errors.Is(err, sessions.ErrNotBackgrounded):
-		return failed("Session " + id + " is not backgrounded.")
-	case err != nil:
-		return failed("No session found for " + id)
+	var re *regexp.Regexp
+	pat, _ := a.str("pattern")
+	if pat != "" {
+		var err error
+		if re, err = compilePattern(pat); err != nil {
+			return failed("Invalid pattern: " + err.Error())
+		}
 	}
 	var w logWindow
 	if v, ok := a.num("offset"); ok {
@@ -242,7 +246,32 @@ func (t *Tools) logAction(scope, id string, a *args) processCall {
 		n := max(floorInt(v), 0)
 		w.limit = &n
 	}
-	return processCall{r: renderLog(info, w)}
+	var r result
+	err := t.reg.ReadLog(scope, id, func(info sessions.Info, v *output.LogView) error {
+		var err error
+		if re == nil {
+			r, err = renderLogView(info, v, w)
+			return err
+		}
+		offset, limit := 0, defaultMatchLimit
+		if w.offset != nil {
+			offset = *w.offset
+		}
+		if w.limit != nil {
+			limit = *w.limit
+		}
+		r, err = renderSearch(info, v, re, pat, offset, limit)
+		return err
+	})
+	switch {
+	case errors.Is(err, sessions.ErrNotBackgrounded):
+		return failed("Session " + id + " is not backgrounded.")
+	case errors.Is(err, sessions.ErrNotFound):
+		return failed("No session found for " + id)
+	case err != nil:
+		return failed(fmt.Sprintf("Cannot read the full log of session %s: %v", id, withoutPath(err)))
+	}
+	return processCall{r: r}
 }
 
 // write writes data and renders the success text with okText, or the error (docs/reference.md#process-input).
