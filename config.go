@@ -50,6 +50,9 @@ type config struct {
 
 	ElevatedEnabled bool
 
+	// Guardian is "on" or "off" (docs/reference.md#guardian); Cgroup "auto" or "off" (docs/reference.md#cgroups).
+	Guardian, Cgroup string
+
 	ToolsAllow, ToolsDeny []string
 
 	AuthToken, AuthTokensFile string
@@ -111,6 +114,8 @@ const (
 	defaultSandbox  = "none"
 	defaultHost     = "auto"
 	defaultLogLevel = "info"
+	defaultGuardian = "on"
+	defaultCgroup   = "auto"
 )
 
 var (
@@ -118,6 +123,8 @@ var (
 	sandboxModes  = []string{defaultSandbox, "bwrap"}
 	hostModes     = []string{defaultHost, "sandbox", "gateway"}
 	logLevels     = []string{"debug", defaultLogLevel, "warn", "error"}
+	guardianModes = []string{defaultGuardian, "off"}
+	cgroupModes   = []string{defaultCgroup, "off"}
 )
 
 // startupError carries every startup problem, one message each (without the "execmcp: " prefix).
@@ -377,6 +384,8 @@ func (l *loader) resolve(cfg *config, fc *fileConfig) {
 	cfg.Host = pickString(defaultHost, fc.host, ev.host)
 	cfg.KillGrace = time.Duration(l.pickInt(defaultKillGraceMs, minKillGraceMs, maxKillGraceMs, fc.killGraceMs, ev.killGraceMs)) * time.Millisecond
 	cfg.ElevatedEnabled = pickBool(false, fc.elevatedEnabled, ev.elevatedEnabled)
+	cfg.Guardian = pickString(defaultGuardian, fc.guardian, ev.guardian)
+	cfg.Cgroup = pickString(defaultCgroup, fc.cgroup, ev.cgroup)
 	cfg.ToolsAllow = pickList(fc.toolsAllow, ev.toolsAllow)
 	cfg.ToolsDeny = pickList(fc.toolsDeny, ev.toolsDeny)
 	cfg.HTTPMaxSessions = int(l.pickInt(defaultHTTPMaxSessions, minHTTPMaxSessions, maxHTTPMaxSessions, fc.httpMaxSessions, ev.httpMaxSessions))

@@ -72,6 +72,8 @@ func TestDefaults(t *testing.T) {
 		StdioWorkers:    32,
 		HTTPMaxSessions: 1000,
 		Shell:           "/bin/sh",
+		Guardian:        "on",
+		Cgroup:          "auto",
 	}
 	if !configEqual(cfg, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)

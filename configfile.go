@@ -30,6 +30,7 @@ type fileConfig struct {
 	security, sandbox, host  setting[string]
 	cwd                      setting[string]
 	httpMaxSessions          setting[int64]
+	guardian, cgroup         setting[string]
 }
 
 type jsonKind int
@@ -164,6 +165,8 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 				"cwd":                      cwd,
 				"killGraceMs":              integer(&fc.killGraceMs),
 				"httpMaxSessions":          integer(&fc.httpMaxSessions),
+				"guardian":                 enum(&fc.guardian, guardianModes),
+				"cgroup":                   enum(&fc.cgroup, cgroupModes),
 			}},
 			"elevated": {kind: kindObject, children: map[string]*schemaNode{
 				"enabled": boolean(&fc.elevatedEnabled),

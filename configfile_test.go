@@ -57,7 +57,9 @@ func TestConfigFullFile(t *testing.T) {
       "host": "gateway",
       "cwd": "proj",
       "killGraceMs": 1000.0,
-      "httpMaxSessions": 40
+      "httpMaxSessions": 40,
+      "guardian": "off",
+      "cgroup": "off"
     },
     "elevated": { "enabled": true }
   }
@@ -89,6 +91,8 @@ func TestConfigFullFile(t *testing.T) {
 		StdioWorkers:             32,
 		HTTPMaxSessions:          40,
 		Shell:                    "/bin/sh",
+		Guardian:                 "off",
+		Cgroup:                   "off",
 	}
 	if !configEqual(cfg, want) {
 		t.Errorf("config:\n got %+v\nwant %+v", cfg, want)
@@ -144,6 +148,8 @@ func TestConfigErrors(t *testing.T) {
 		{name: "deny null", content: `{"tools":{"deny":null}}`, want: "tools.deny: expected an array of strings, got null"},
 		{name: "security number", content: `{"tools":{"exec":{"security":0}}}`, want: "tools.exec.security: expected a string, got number"},
 		{name: "security enum", content: `{"tools":{"exec":{"security":"ask"}}}`, want: `tools.exec.security: "ask" is not one of full, allowlist, deny`},
+		{name: "guardian bool", content: `{"tools":{"exec":{"guardian":false}}}`, want: "tools.exec.guardian: expected a string, got boolean"},
+		{name: "cgroup enum", content: `{"tools":{"exec":{"cgroup":"on"}}}`, want: `tools.exec.cgroup: "on" is not one of auto, off`},
 		{name: "sandbox enum", content: `{"tools":{"exec":{"sandbox":"Bwrap"}}}`, want: `tools.exec.sandbox: "Bwrap" is not one of none, bwrap`},
 		{name: "host enum", content: `{"tools":{"exec":{"host":"remote"}}}`, want: `tools.exec.host: "remote" is not one of auto, sandbox, gateway`},
 		{name: "host node", content: `{"tools":{"exec":{"host":"node"}}}`, want: `tools.exec.host: "node" is not supported (node hosts are out of scope)`},

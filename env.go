@@ -49,6 +49,7 @@ type envValues struct {
 	cwd                                  setting[string]
 	killGraceMs                          setting[int64]
 	elevatedEnabled                      setting[bool]
+	guardian, cgroup                     setting[string]
 	toolsAllow, toolsDeny                setting[[]string]
 
 	listen, configPath, authToken, authTokensFile string
@@ -121,6 +122,12 @@ func envTable(ev *envValues) []envVar {
 			doc: "the wait between SIGTERM and SIGKILL"},
 		{name: "EXECMCP_ELEVATED_ENABLED", key: "tools.elevated.enabled", read: readBool(&ev.elevatedEnabled),
 			def: "false", values: "boolean", doc: "allow elevated runs"},
+		{name: "EXECMCP_GUARDIAN", key: "tools.exec.guardian", read: readOneOf(&ev.guardian, guardianModes),
+			def: defaultGuardian, values: strings.Join(guardianModes, ", "),
+			doc: "the guardian process that kills every process group when the server is killed"},
+		{name: "EXECMCP_CGROUP", key: "tools.exec.cgroup", read: readOneOf(&ev.cgroup, cgroupModes),
+			def: defaultCgroup, values: strings.Join(cgroupModes, ", "),
+			doc: "a cgroup per session where the system allows it"},
 		{name: "EXECMCP_TOOLS_ALLOW", key: "tools.allow", read: readList(&ev.toolsAllow, ","),
 			def: "all tools", values: "list separated by ,", doc: "the tools offered"},
 		{name: "EXECMCP_TOOLS_DENY", key: "tools.deny", read: readList(&ev.toolsDeny, ","),

@@ -58,6 +58,10 @@ func TestEnvValues(t *testing.T) {
 		{"EXECMCP_STATS_INTERVAL_MS=0", func(c config) bool { return c.StatsInterval == 0 }},
 		{"EXECMCP_STATS_INTERVAL_MS=-5", func(c config) bool { return c.StatsInterval == 0 }},
 		{"EXECMCP_HTTP_MAX_SESSIONS=4", func(c config) bool { return c.HTTPMaxSessions == 4 }},
+		{"EXECMCP_GUARDIAN=off", func(c config) bool { return c.Guardian == "off" }},
+		{"EXECMCP_GUARDIAN=on", func(c config) bool { return c.Guardian == "on" }},
+		{"EXECMCP_CGROUP=off", func(c config) bool { return c.Cgroup == "off" }},
+		{"EXECMCP_CGROUP=auto", func(c config) bool { return c.Cgroup == "auto" }},
 		{"EXECMCP_HTTP_MAX_SESSIONS=1", func(c config) bool { return c.HTTPMaxSessions == 1 }},
 		{"EXECMCP_HTTP_MAX_SESSIONS=100000", func(c config) bool { return c.HTTPMaxSessions == 100000 }},
 		// An empty variable counts as unset.
@@ -143,6 +147,8 @@ func TestEnvErrors(t *testing.T) {
 		{"EXECMCP_STDIO_WORKERS=many", `invalid value for EXECMCP_STDIO_WORKERS: "many" is not an integer`},
 		{"EXECMCP_STATS_INTERVAL_MS=10s", `invalid value for EXECMCP_STATS_INTERVAL_MS: "10s" is not an integer`},
 		{"EXECMCP_HTTP_MAX_SESSIONS=1e3", `invalid value for EXECMCP_HTTP_MAX_SESSIONS: "1e3" is not an integer`},
+		{"EXECMCP_GUARDIAN=true", `invalid value for EXECMCP_GUARDIAN: "true" is not one of on, off`},
+		{"EXECMCP_CGROUP=on", `invalid value for EXECMCP_CGROUP: "on" is not one of auto, off`},
 		{"EXECMCP_HTTP_MAX_SESSIONS=many", `invalid value for EXECMCP_HTTP_MAX_SESSIONS: "many" is not an integer`},
 		{"EXECMCP_ALLOWLIST=git,bin/tool", `tools.exec.allowlist: "bin/tool" must be an executable name or an absolute path glob`},
 		{"EXECMCP_ALLOWLIST=/usr/bin/[", `tools.exec.allowlist: "/usr/bin/[" is not a valid path glob (syntax error in pattern)`},
@@ -236,6 +242,8 @@ func TestEnvTable(t *testing.T) {
 		"EXECMCP_ORPHAN_GRACE":                   cfg.OrphanGrace.String(),
 		"EXECMCP_LOG_LEVEL":                      strings.ToLower(cfg.LogLevel.String()),
 		"EXECMCP_STDIO_WORKERS":                  strconv.Itoa(cfg.StdioWorkers),
+		"EXECMCP_GUARDIAN":                       cfg.Guardian,
+		"EXECMCP_CGROUP":                         cfg.Cgroup,
 	}
 	for _, v := range table {
 		if want, ok := applied[v.name]; ok && v.def != want {

@@ -3,7 +3,8 @@
 // This file owns the command line (docs/reference.md#command-line), the entry points and the wiring of the
 // resolved configuration into tools.New. The other files of package main each own one concern: config.go the
 // settings and the environment, configfile.go the JSON config file, auth.go the bearer tokens, http.go the HTTP
-// front end, serve.go stdio serving and shutdown, sandbox.go the startup checks of the exec policy.
+// front end, serve.go stdio serving and shutdown, sandbox.go the startup checks of the exec policy, guardian.go the
+// guardian process and the server's cgroup.
 package main
 
 import (
@@ -134,6 +135,8 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 	if !toolSet.Exec && !toolSet.Process {
 		logger.Warn("tool policy denies every tool; the server has no tools")
 	}
+	cgroups := openCgroups(cfg, logger)
+	g := startGuardian(cfg, cgroups, logger, stderr)
 	t, err := tools.New(tools.Options{
 		Version: buildVersion(),
 		Sessions: sessions.Options{
@@ -143,6 +146,8 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 			TTL:             cfg.TTL,
 			SweepInterval:   cfg.SweepInterval,
 			Logger:          logger,
+			Guardian:        g,
+			Cgroups:         cgroups,
 		},
 		Tools:                    toolSet,
 		YieldMs:                  cfg.YieldMs,
@@ -166,6 +171,12 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 		Logger:                   logger,
 	})
 	if err != nil {
+		if g != nil {
+			g.Close(true)
+		}
+		if cgroups != nil {
+			_ = cgroups.Close()
+		}
 		fmt.Fprintf(stderr, "execmcp: %v\n", err)
 		return 1
 	}
