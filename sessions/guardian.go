@@ -318,8 +318,8 @@ func RunGuardian(in *os.File, token string, logger *slog.Logger) (int, error) {
 	}
 	t0 := time.Now()
 	killed := st.kill(procTable())
-	logger.Warn("guardian: the server died; killed its process groups", "groups", killed, "cgroups", len(st.cgroups()),
-		"took", time.Since(t0).Round(time.Microsecond))
+	logger.Warn("guardian: the server died; killed its process groups", "groups", killed, "recorded", len(st.groups),
+		"cgroups", len(st.cgroups()), "took", time.Since(t0).Round(time.Microsecond))
 	st.removeCgroups(time.Now().Add(guardianKillLimit))
 	return 0, nil
 }
