@@ -520,7 +520,9 @@ func TestReliabilityGuardianPidReuse(t *testing.T) {
 			t.Fatalf("group %d: the leader did not exit leaving one member: %v", pg, groupMembers(pg))
 		}
 	}
-	waitFor(5*time.Second, func() bool { return len(markedProcs(marks["match"])) == 1 && len(markedProcs(marks["stranger-leader"])) == 1 })
+	waitFor(5*time.Second, func() bool {
+		return len(markedProcs(marks["match"])) == 1 && len(markedProcs(marks["stranger-leader"])) == 1
+	})
 
 	g := startGuardianProc(t, "tok-reuse")
 	g.send(t, "hello tok-reuse",
