@@ -87,6 +87,7 @@ type Registry struct {
 	ledger     map[int]*ledgerEntry // pgid -> the group, until it is empty
 	reserved   map[string]bool      // ids of sessions being spawned
 	cgWatch    *cgroupWatch         // watches the cgroups of finished sessions until they empty; nil until needed
+	cgWatched  chan struct{}        // closed when cgWatch's goroutine returned
 	escalating map[int]*time.Timer  // pgid -> pending TERM->KILL escalation
 	closing    bool
 	sweeping   bool
@@ -668,10 +669,12 @@ wait:
 		}
 		delete(r.escalating, pgid)
 	}
-	watch := r.cgWatch
+	watch, watched := r.cgWatch, r.cgWatched
 	r.mu.Unlock()
 	if watch != nil {
+		// Its goroutine may be dropping a group: that must be over before the groups left are counted.
 		watch.close()
+		<-watched
 	}
 
 	// Killed cgroups empty a moment after the kill; their directories are removed once they have.
@@ -844,12 +847,13 @@ func (r *Registry) watchCgroup(cg *cgroup, pgid int) {
 			r.mu.Unlock()
 			return
 		}
-		r.cgWatch = w
+		r.cgWatch, r.cgWatched = w, make(chan struct{})
 		r.wg.Add(1)
-		go func() {
+		go func(done chan struct{}) {
 			defer r.wg.Done()
+			defer close(done)
 			w.run(r.probeGroup)
-		}()
+		}(r.cgWatched)
 	}
 	w := r.cgWatch
 	r.mu.Unlock()
