@@ -77,7 +77,7 @@ func TestTerminalHint(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := fmt.Sprintf(terminalHint, self)
-	waitFor(t, "the hint line", func() bool { return strings.Contains(stderr.String(), "\n") })
+	waitFor(t, "the hint line", func() bool { return strings.Contains(withoutCgroupsLine(stderr.String()), "\n") })
 	if got := withoutCgroupsLine(stderr.String()); got != want {
 		t.Errorf("stderr = %q, want %q", got, want)
 	}
