@@ -208,7 +208,8 @@ func (g *Guardian) sendLocked(line []byte) (warn string, err error) {
 	return "", nil
 }
 
-// started records a session's process group; g may be nil.
+// recordStart records a session's process group: its leader's start time and its cgroup (nil = none); g may be
+// nil.
 func (g *Guardian) recordStart(pgid int, start uint64, cg *cgroup) {
 	if g == nil {
 		return

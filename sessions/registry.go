@@ -1,15 +1,17 @@
 // Package sessions owns every process execmcp starts: spawning, supervision (readers, reaping, the bounded
 // drain after exit), termination of process groups, the registry of running sessions and finished records,
-// ids, retention caps, the TTL sweeper and the process-group ledger. It reports what happened as typed data
+// ids, retention caps, the TTL sweeper, the process-group ledger, the session cgroups (cgroup.go) and both ends of
+// the guardian process that outlives the server (guardian.go). It reports what happened as typed data
 // (Info with its Failure, PTYFallback, the Err* values, WriteError, SignalError) and builds no text the agent
 // sees: package tools words every result.
 //
 // Concurrency contract: a Registry is safe for concurrent use. Map membership changes under the registry
 // lock, per-session state under the session lock, and the lock order is registry, then session. No lock is
-// held while doing I/O, signalling or waiting; the one exception is the ingest semaphore, which a reader holds
-// across one non-blocking read and the recording of its chunk (never across a blocking wait). The registry
+// held while doing I/O, signalling or waiting; the exceptions are the ingest semaphore, which a reader holds
+// across one non-blocking read and the recording of its chunk (never across a blocking wait), and the guardian's
+// lock, held across one non-blocking write of a record to keep the records in order. The registry
 // owns every goroutine it starts (readers, the waiter of each session, timeout and escalation timers, the
-// sweeper); Close terminates every process group and waits for all of them.
+// sweeper, the cgroup watcher); Close terminates every process group and waits for all of them.
 package sessions
 
 import (
