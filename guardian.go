@@ -15,6 +15,9 @@ import (
 // guardianArgv0 names the guardian process in ps and /proc/<pid>/cmdline.
 const guardianArgv0 = "execmcp-guardian"
 
+// guardianEnv is the guardian's environment besides its token: empty, but for race builds (guardian_race.go).
+var guardianEnv []string
+
 // openCgroups returns the server's cgroup when EXECMCP_CGROUP allows it and the system does; otherwise nil, after
 // saying once at info level why.
 func openCgroups(cfg config, logger *slog.Logger) *sessions.Cgroups {
@@ -42,7 +45,7 @@ func startGuardian(cfg config, cg *sessions.Cgroups, logger *slog.Logger, stderr
 	}
 	g, err := sessions.StartGuardian(sessions.GuardianOptions{
 		Args:   []string{guardianArgv0},
-		Env:    []string{guardian.TokenVar + "=" + token},
+		Env:    append([]string{guardian.TokenVar + "=" + token}, guardianEnv...),
 		Token:  token,
 		Root:   root,
 		Stderr: stderr,

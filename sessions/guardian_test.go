@@ -249,9 +249,10 @@ func testGuardian(t *testing.T, root string, stderr io.Writer) (*Guardian, *byte
 	t.Helper()
 	var logBuf bytes.Buffer
 	g, err := StartGuardian(GuardianOptions{
-		Path:   "/proc/self/exe",
-		Args:   []string{"sessions-test-guardian"},
-		Env:    []string{testGuardianVar + "=tok-" + strconv.Itoa(os.Getpid())},
+		Path: "/proc/self/exe",
+		Args: []string{"sessions-test-guardian"},
+		// A race-enabled guardian would sleep a second before it exits.
+		Env:    []string{testGuardianVar + "=tok-" + strconv.Itoa(os.Getpid()), "GORACE=atexit_sleep_ms=0"},
 		Token:  "tok-" + strconv.Itoa(os.Getpid()),
 		Root:   root,
 		Stderr: stderr,
