@@ -406,6 +406,11 @@ func TestRegistryGuardian(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-done.Done()
+	// The finished group leaves the ledger (and is recorded gone) just after its session is done.
+	deadline := time.Now().Add(5 * time.Second)
+	for r.inLedger(done.Pid()) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	s, _, err := r.Start(shSpec("sleep 60 & sleep 60 & wait"))
 	if err != nil {
 		t.Fatal(err)
@@ -453,4 +458,11 @@ func waitMembers(pg, n int, d time.Duration) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return false
+}
+
+// inLedger reports whether the group pgid is in the registry's ledger.
+func (r *Registry) inLedger(pgid int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ledger[pgid] != nil
 }

@@ -685,24 +685,27 @@ wait:
 	if len(alive) > 0 {
 		r.logger.Warn("process groups could not be confirmed dead", "pgids", alive)
 	}
-	if r.opts.Cgroups != nil {
-		if err := r.opts.Cgroups.Close(); err != nil {
-			r.logger.Debug("cgroup not removed", "err", err)
+	var err error
+	if timedOut {
+		err = errors.New("sessions: shutdown did not complete in time")
+	} else {
+		waited := make(chan struct{})
+		go func() { r.wg.Wait(); close(waited) }()
+		select {
+		case <-waited:
+		case <-ctx.Done():
+			err = ctx.Err()
 		}
 	}
-	// The goodbye only when nothing is left: otherwise the guardian makes one more attempt.
-	defer r.opts.Guardian.closeIfAny(len(alive) == 0 && !timedOut)
-	if timedOut {
-		return errors.New("sessions: shutdown did not complete in time")
+	// Last, once no waiter drops a group any more: the server's cgroup, then the goodbye, only when nothing is
+	// left (otherwise the guardian makes one more attempt).
+	if r.opts.Cgroups != nil {
+		if cerr := r.opts.Cgroups.Close(); cerr != nil {
+			r.logger.Debug("cgroup not removed", "err", cerr)
+		}
 	}
-	waited := make(chan struct{})
-	go func() { r.wg.Wait(); close(waited) }()
-	select {
-	case <-waited:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	r.opts.Guardian.closeIfAny(len(alive) == 0 && !timedOut)
+	return err
 }
 
 // drainCgroups waits until deadline for the cgroups left in the ledger to empty, then drops the empty groups.
@@ -882,7 +885,6 @@ func (r *Registry) finalize(s *Session) {
 		r.evict(s.scope)
 	}
 	r.mu.Unlock()
-	r.probeGroup(s.pid)
 	info := s.info(false)
 	code := any(nil)
 	if info.ExitCode != nil {
@@ -895,6 +897,9 @@ func (r *Registry) finalize(s *Session) {
 		r.opts.OnExit(info)
 	}
 	s.finish()
+	// After the waiters woke: the cgroup's removal and the guardian's record are not on the path of a call that
+	// waits for the session.
+	r.probeGroup(s.pid)
 }
 
 // evict enforces the per-scope caps on finished records. Caller holds r.mu.
