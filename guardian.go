@@ -15,8 +15,9 @@ import (
 // guardianArgv0 names the guardian process in ps and /proc/<pid>/cmdline.
 const guardianArgv0 = "execmcp-guardian"
 
-// guardianEnv is the guardian's environment besides its token: empty, but for race builds (guardian_race.go).
-var guardianEnv []string
+// guardianEnv is the guardian's environment besides its token: one processor is all it needs, and fewer threads
+// wake for each record it reads (race builds add to it: guardian_race.go).
+var guardianEnv = []string{"GOMAXPROCS=1"}
 
 // openCgroups returns the server's cgroup when EXECMCP_CGROUP allows it and the system does; otherwise nil, after
 // saying once at info level why.

@@ -299,12 +299,13 @@ const guardianKillLimit = 2 * time.Second
 // most 2 s for the cgroups to empty, removes them and returns 0. It holds no other state and never runs a command.
 func RunGuardian(in *os.File, token string, logger *slog.Logger) (int, error) {
 	br := bufio.NewReaderSize(in, 4096)
-	_ = in.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if !readableWithin(in, 2*time.Second) {
+		return 2, ErrNotGuardian
+	}
 	hello, err := br.ReadString('\n')
 	if err != nil || hello != "hello "+token+"\n" || token == "" {
 		return 2, ErrNotGuardian
 	}
-	_ = in.SetReadDeadline(time.Time{})
 	st := newGuardianState()
 	bye := false
 	for {
@@ -323,6 +324,25 @@ func RunGuardian(in *os.File, token string, logger *slog.Logger) (int, error) {
 		"cgroups", len(st.cgroups()), "took", time.Since(t0).Round(time.Microsecond))
 	st.removeCgroups(time.Now().Add(guardianKillLimit))
 	return 0, nil
+}
+
+// readableWithin waits at most d for f to have data (or its end) to read.
+func readableWithin(f *os.File, d time.Duration) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ready := false
+	_ = rc.Control(func(fd uintptr) {
+		for {
+			n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(d.Milliseconds()))
+			if err != unix.EINTR {
+				ready = n > 0
+				return
+			}
+		}
+	})
+	return ready
 }
 
 // guardianRecord is one recorded group.

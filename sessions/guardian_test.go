@@ -25,7 +25,6 @@ func runTestGuardian() (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	_ = syscall.SetNonblock(3, true)
 	code, err := RunGuardian(os.NewFile(3, "guardian"), token, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	if err != nil {
 		return 3, true

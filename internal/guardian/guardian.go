@@ -39,8 +39,8 @@ func init() {
 	if syscall.Fstat(pipeFD, &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFIFO {
 		return // no pipe: not started by execmcp, whatever the environment says
 	}
-	// Non-blocking, so that the runtime poller serves it and the wait for the first record can be bounded.
-	if syscall.SetNonblock(pipeFD, true) != nil {
+	// A blocking descriptor: the guardian's one thread sleeps in read(2) and wakes once per record.
+	if syscall.SetNonblock(pipeFD, false) != nil {
 		return
 	}
 	signal.Ignore(terminating...)
