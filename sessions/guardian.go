@@ -89,7 +89,8 @@ func StartGuardian(o GuardianOptions) (*Guardian, error) {
 		_ = w.Close()
 		return nil, err
 	}
-	cmd := &exec.Cmd{Path: o.Path, Args: o.Args, Env: o.Env, Stderr: o.Stderr, ExtraFiles: []*os.File{r}}
+	// In /, so that it holds no directory of the server's busy after the server is gone.
+	cmd := &exec.Cmd{Path: o.Path, Args: o.Args, Env: o.Env, Dir: "/", Stderr: o.Stderr, ExtraFiles: []*os.File{r}}
 	if cmd.Env == nil {
 		cmd.Env = []string{}
 	}
