@@ -19,6 +19,8 @@ import (
 // the test binary as the executable.
 const testGuardianVar = "SESSIONS_TEST_GUARDIAN_TOKEN"
 
+func init() { guardianMode = runTestGuardian }
+
 // runTestGuardian is TestMain's guardian mode; it reports whether the process was one.
 func runTestGuardian() (int, bool) {
 	token, ok := os.LookupEnv(testGuardianVar)
