@@ -111,10 +111,11 @@ func StartGuardian(o GuardianOptions) (*Guardian, error) {
 func (g *Guardian) run(r *os.File) {
 	defer close(g.done)
 	err := g.cmd.Start()
-	_ = r.Close()
 	if err != nil {
+		// Before the read end closes, so that no record meets a broken pipe first.
 		g.fail("guardian not started; running without it", err)
 	}
+	_ = r.Close()
 	close(g.started)
 	for {
 		<-g.wake
