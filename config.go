@@ -56,6 +56,8 @@ type config struct {
 	LoginPath string
 	// ScriptPreflight is the script preflight check (docs/reference.md#script-preflight).
 	ScriptPreflight bool
+	// Guardian is "on" or "off" (docs/reference.md#guardian); Cgroup "auto" or "off" (docs/reference.md#cgroups).
+	Guardian, Cgroup string
 
 	ToolsAllow, ToolsDeny []string
 
@@ -141,6 +143,8 @@ const (
 
 	defaultLoginPath       = "auto"
 	defaultScriptPreflight = "on"
+	defaultGuardian        = "on"
+	defaultCgroup          = "auto"
 )
 
 var (
@@ -153,6 +157,8 @@ var (
 	loginPathModes       = []string{defaultLoginPath, "off"}
 	scriptPreflightModes = []string{defaultScriptPreflight, "off"}
 	logFormats           = []string{defaultLogFormat, "json"}
+	guardianModes        = []string{defaultGuardian, "off"}
+	cgroupModes          = []string{defaultCgroup, "off"}
 )
 
 // startupError carries every startup problem, one message each (without the "execmcp: " prefix).
@@ -437,6 +443,8 @@ func (l *loader) resolve(cfg *config, fc *fileConfig) {
 	cfg.ElevatedEnabled = pickBool(false, fc.elevatedEnabled, ev.elevatedEnabled)
 	cfg.LoginPath = pickString(defaultLoginPath, fc.loginPath, ev.loginPath)
 	cfg.ScriptPreflight = pickString(defaultScriptPreflight, fc.scriptPreflight, ev.scriptPreflight) == "on"
+	cfg.Guardian = pickString(defaultGuardian, fc.guardian, ev.guardian)
+	cfg.Cgroup = pickString(defaultCgroup, fc.cgroup, ev.cgroup)
 	cfg.ToolsAllow = pickList(fc.toolsAllow, ev.toolsAllow)
 	cfg.ToolsDeny = pickList(fc.toolsDeny, ev.toolsDeny)
 	cfg.HTTPMaxSessions = int(l.pickInt(defaultHTTPMaxSessions, minHTTPMaxSessions, maxHTTPMaxSessions, fc.httpMaxSessions, ev.httpMaxSessions))

@@ -83,6 +83,8 @@ func TestDefaults(t *testing.T) {
 		LogDir:           filepath.Join("/tmp", "execmcp-"+strconv.Itoa(os.Getuid())),
 		LogMaxBytes:      1 << 30,
 		LogTotalMaxBytes: 8 << 30,
+		Guardian:         "on",
+		Cgroup:           "auto",
 	}
 	if !configEqual(cfg, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)

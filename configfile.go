@@ -38,6 +38,7 @@ type fileConfig struct {
 	logDir                   setting[string]
 	logMaxBytes              setting[int64]
 	logTotalMaxBytes         setting[int64]
+	guardian, cgroup         setting[string]
 }
 
 type jsonKind int
@@ -206,6 +207,8 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 				"logDir":                   logDir,
 				"logMaxBytes":              count(&fc.logMaxBytes),
 				"logTotalMaxBytes":         count(&fc.logTotalMaxBytes),
+				"guardian":                 enum(&fc.guardian, guardianModes),
+				"cgroup":                   enum(&fc.cgroup, cgroupModes),
 			}},
 			"elevated": {kind: kindObject, children: map[string]*schemaNode{
 				"enabled": boolean(&fc.elevatedEnabled),

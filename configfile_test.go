@@ -64,7 +64,9 @@ func TestConfigFullFile(t *testing.T) {
       "drainTimeoutSec": 2.5,
       "logDir": "logs",
       "logMaxBytes": 0,
-      "logTotalMaxBytes": 1e6
+      "logTotalMaxBytes": 1e6,
+      "guardian": "off",
+      "cgroup": "off"
     },
     "elevated": { "enabled": true }
   }
@@ -104,6 +106,8 @@ func TestConfigFullFile(t *testing.T) {
 		LogDir:                   filepath.Join(wd, "logs"),
 		LogMaxBytes:              0,
 		LogTotalMaxBytes:         1000000,
+		Guardian:                 "off",
+		Cgroup:                   "off",
 	}
 	if !configEqual(cfg, want) {
 		t.Errorf("config:\n got %+v\nwant %+v", cfg, want)
@@ -164,6 +168,8 @@ func TestConfigErrors(t *testing.T) {
 		{name: "deny null", content: `{"tools":{"deny":null}}`, want: "tools.deny: expected an array of strings, got null"},
 		{name: "security number", content: `{"tools":{"exec":{"security":0}}}`, want: "tools.exec.security: expected a string, got number"},
 		{name: "security enum", content: `{"tools":{"exec":{"security":"ask"}}}`, want: `tools.exec.security: "ask" is not one of full, allowlist, deny`},
+		{name: "guardian bool", content: `{"tools":{"exec":{"guardian":false}}}`, want: "tools.exec.guardian: expected a string, got boolean"},
+		{name: "cgroup enum", content: `{"tools":{"exec":{"cgroup":"on"}}}`, want: `tools.exec.cgroup: "on" is not one of auto, off`},
 		{name: "sandbox enum", content: `{"tools":{"exec":{"sandbox":"Bwrap"}}}`, want: `tools.exec.sandbox: "Bwrap" is not one of none, bwrap`},
 		{name: "host enum", content: `{"tools":{"exec":{"host":"remote"}}}`, want: `tools.exec.host: "remote" is not one of auto, sandbox, gateway`},
 		{name: "channel enum", content: `{"tools":{"exec":{"channel":"always"}}}`, want: `tools.exec.channel: "always" is not one of auto, on, off`},

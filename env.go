@@ -51,6 +51,7 @@ type envValues struct {
 	cwd                                  setting[string]
 	killGraceMs                          setting[int64]
 	elevatedEnabled                      setting[bool]
+	guardian, cgroup                     setting[string]
 	toolsAllow, toolsDeny                setting[[]string]
 	loginPath, scriptPreflight           setting[string]
 
@@ -152,6 +153,12 @@ func envTable(ev *envValues) []envVar {
 		{name: "EXECMCP_SCRIPT_PREFLIGHT", key: "tools.exec.scriptPreflight",
 			read: readOneOf(&ev.scriptPreflight, scriptPreflightModes), def: defaultScriptPreflight,
 			values: strings.Join(scriptPreflightModes, ", "), doc: "check python and node scripts for shell syntax before running them"},
+		{name: "EXECMCP_GUARDIAN", key: "tools.exec.guardian", read: readOneOf(&ev.guardian, guardianModes),
+			def: defaultGuardian, values: strings.Join(guardianModes, ", "),
+			doc: "the guardian process that kills every process group when the server is killed"},
+		{name: "EXECMCP_CGROUP", key: "tools.exec.cgroup", read: readOneOf(&ev.cgroup, cgroupModes),
+			def: defaultCgroup, values: strings.Join(cgroupModes, ", "),
+			doc: "a cgroup per session where the system allows it"},
 		{name: "EXECMCP_TOOLS_ALLOW", key: "tools.allow", read: readList(&ev.toolsAllow, ","),
 			def: "all tools", values: "list separated by ,", doc: "the tools offered"},
 		{name: "EXECMCP_TOOLS_DENY", key: "tools.deny", read: readList(&ev.toolsDeny, ","),

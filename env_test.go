@@ -62,6 +62,10 @@ func TestEnvValues(t *testing.T) {
 		{"EXECMCP_STATS_INTERVAL_MS=0", func(c config) bool { return c.StatsInterval == 0 }},
 		{"EXECMCP_STATS_INTERVAL_MS=-5", func(c config) bool { return c.StatsInterval == 0 }},
 		{"EXECMCP_HTTP_MAX_SESSIONS=4", func(c config) bool { return c.HTTPMaxSessions == 4 }},
+		{"EXECMCP_GUARDIAN=off", func(c config) bool { return c.Guardian == "off" }},
+		{"EXECMCP_GUARDIAN=on", func(c config) bool { return c.Guardian == "on" }},
+		{"EXECMCP_CGROUP=off", func(c config) bool { return c.Cgroup == "off" }},
+		{"EXECMCP_CGROUP=auto", func(c config) bool { return c.Cgroup == "auto" }},
 		{"EXECMCP_HTTP_MAX_SESSIONS=1", func(c config) bool { return c.HTTPMaxSessions == 1 }},
 		{"EXECMCP_HTTP_MAX_SESSIONS=100000", func(c config) bool { return c.HTTPMaxSessions == 100000 }},
 		{"EXECMCP_DRAIN_TIMEOUT=30", func(c config) bool { return c.DrainTimeout == 30*time.Second }},
@@ -175,6 +179,8 @@ func TestEnvErrors(t *testing.T) {
 		{"EXECMCP_DRAIN_TIMEOUT=-2s", `invalid value for EXECMCP_DRAIN_TIMEOUT: "-2s" is not 0 or more`},
 		{"EXECMCP_LOG_FORMAT=JSON", `invalid value for EXECMCP_LOG_FORMAT: "JSON" is not one of text, json`},
 		{"EXECMCP_LOG_FORMAT=logfmt", `invalid value for EXECMCP_LOG_FORMAT: "logfmt" is not one of text, json`},
+		{"EXECMCP_GUARDIAN=true", `invalid value for EXECMCP_GUARDIAN: "true" is not one of on, off`},
+		{"EXECMCP_CGROUP=on", `invalid value for EXECMCP_CGROUP: "on" is not one of auto, off`},
 		{"EXECMCP_HTTP_MAX_SESSIONS=many", `invalid value for EXECMCP_HTTP_MAX_SESSIONS: "many" is not an integer`},
 		{"EXECMCP_ALLOWLIST=git,bin/tool", `tools.exec.allowlist: "bin/tool" must be an executable name or an absolute path glob`},
 		{"EXECMCP_ALLOWLIST=/usr/bin/[", `tools.exec.allowlist: "/usr/bin/[" is not a valid path glob (syntax error in pattern)`},
@@ -268,6 +274,8 @@ func TestEnvTable(t *testing.T) {
 		"EXECMCP_ORPHAN_GRACE":                   cfg.OrphanGrace.String(),
 		"EXECMCP_LOG_LEVEL":                      strings.ToLower(cfg.LogLevel.String()),
 		"EXECMCP_STDIO_WORKERS":                  strconv.Itoa(cfg.StdioWorkers),
+		"EXECMCP_GUARDIAN":                       cfg.Guardian,
+		"EXECMCP_CGROUP":                         cfg.Cgroup,
 	}
 	for _, v := range table {
 		if want, ok := applied[v.name]; ok && v.def != want {

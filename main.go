@@ -4,7 +4,8 @@
 // resolved configuration into tools.New. The other files of package main each own one concern: config.go the
 // settings and the environment, configfile.go the JSON config file, auth.go the bearer tokens, http.go the HTTP
 // front end, health.go the probes and the graceful stop over HTTP, metrics.go the Prometheus metrics, logformat.go
-// the log format, serve.go stdio serving and shutdown, sandbox.go the startup checks of the exec policy.
+// the log format, serve.go stdio serving and shutdown, sandbox.go the startup checks of the exec policy, guardian.go
+// the guardian process and the server's cgroup.
 package main
 
 import (
@@ -168,6 +169,8 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 		defer lp.stop()
 		loginPath = lp.Dirs
 	}
+	cgroups := openCgroups(cfg, logger)
+	g := startGuardian(cfg, cgroups, logger, stderr)
 	t, err := tools.New(tools.Options{
 		Version: buildVersion(),
 		Sessions: sessions.Options{
@@ -178,6 +181,8 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 			SweepInterval:   cfg.SweepInterval,
 			Logger:          logger,
 			Log:             logOptions(cfg, logger),
+			Guardian:        g,
+			Cgroups:         cgroups,
 		},
 		Tools:                    toolSet,
 		YieldMs:                  cfg.YieldMs,
@@ -204,6 +209,12 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 		Logger:                   logger,
 	})
 	if err != nil {
+		if g != nil {
+			g.Close(true)
+		}
+		if cgroups != nil {
+			_ = cgroups.Close()
+		}
 		reportError(stderr, logger, err.Error())
 		return 1
 	}

@@ -204,6 +204,7 @@ type Server struct {
 	raw        *RawClient
 	stopWalk   chan struct{}
 	walkDone   chan struct{}
+	cgroup     string // the server's cgroup directory when cgroups are on (serverCgroup), "" otherwise
 }
 
 func baseEnv(home string, noHome bool) []string {
@@ -281,6 +282,7 @@ func startServerIn(t testing.TB, dir, home string, o Options) *Server {
 	outW.Close()
 	errW.Close()
 	s.cmd = cmd
+	s.cgroup = serverCgroup(cmd.Process.Pid)
 	s.stdinW = inW
 	s.tap = newTap(outR)
 	go func() {

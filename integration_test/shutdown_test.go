@@ -167,10 +167,10 @@ func TestJ77NoZombiesNoLeaks(t *testing.T) {
 				return false
 			}
 		}
-		return len(zombieChildren(s.Pid())) == 0 && len(children(s.Pid())) == 0
+		return len(zombieChildren(s.Pid())) == 0 && len(sessionChildren(s.Pid())) == 0
 	})
 	if !ok {
-		t.Errorf("server still has children %v (zombies %v) or running sessions", children(s.Pid()), zombieChildren(s.Pid()))
+		t.Errorf("server still has children %v (zombies %v) or running sessions", sessionChildren(s.Pid()), zombieChildren(s.Pid()))
 	}
 }
 
