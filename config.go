@@ -43,12 +43,21 @@ type config struct {
 	BwrapPath      string // the bwrap executable found by checkPolicyStartup (sandbox bwrap)
 
 	Host string // auto | sandbox | gateway
+	// Channel is auto | on | off (docs/reference.md#channel).
+	Channel string
 
 	Cwd string // absolute, cleaned, existing directory
 
 	KillGrace time.Duration
 
 	ElevatedEnabled bool
+
+	// LoginPath is "auto" (probe the login shell's PATH at startup, docs/reference.md#login-path) or "off".
+	LoginPath string
+	// ScriptPreflight is the script preflight check (docs/reference.md#script-preflight).
+	ScriptPreflight bool
+	// Guardian is "on" or "off" (docs/reference.md#guardian); Cgroup "auto" or "off" (docs/reference.md#cgroups).
+	Guardian, Cgroup string
 
 	ToolsAllow, ToolsDeny []string
 
@@ -70,6 +79,17 @@ type config struct {
 
 	// StatsInterval is the period of the resource-use log line; 0 means none.
 	StatsInterval time.Duration
+
+	// DrainTimeout bounds the graceful stop's wait for tool calls in flight over HTTP; 0 means no drain
+	// (docs/reference.md#drain).
+	DrainTimeout time.Duration
+
+	// LogFormat is text or json (docs/reference.md#logs).
+	LogFormat string
+	// LogDir holds the spill files, one subdirectory per server (docs/reference.md#spill); absolute.
+	LogDir string
+	// LogMaxBytes caps one spill file (0: no spill files); LogTotalMaxBytes all of them.
+	LogMaxBytes, LogTotalMaxBytes int64
 
 	Shell string // chosen from the server's SHELL and PATH (docs/reference.md#exec-shell)
 }
@@ -101,23 +121,44 @@ const (
 	minStatsIntervalMs               = 1000
 	maxStatsIntervalMs               = 3600000
 
+	defaultLogMaxBytes      = 1 << 30 // 1 GiB
+	defaultLogTotalMaxBytes = 8 << 30 // 8 GiB
+	defaultLogDirText       = "$XDG_RUNTIME_DIR/execmcp, else $TMPDIR/execmcp-<uid>"
+
 	defaultHTTPMaxSessions                 = 1000
 	minHTTPMaxSessions, maxHTTPMaxSessions = 1, 100000
+
+	defaultDrainTimeoutSec = 10
+	maxDrainTimeoutSec     = 600
 )
 
 // Defaults of the modes; the first of each list below.
 const (
-	defaultSecurity = "full"
-	defaultSandbox  = "none"
-	defaultHost     = "auto"
-	defaultLogLevel = "info"
+	defaultSecurity  = "full"
+	defaultSandbox   = "none"
+	defaultHost      = "auto"
+	defaultChannel   = "auto"
+	defaultLogLevel  = "info"
+	defaultLogFormat = "text"
+
+	defaultLoginPath       = "auto"
+	defaultScriptPreflight = "on"
+	defaultGuardian        = "on"
+	defaultCgroup          = "auto"
 )
 
 var (
 	securityModes = []string{defaultSecurity, "allowlist", "deny"}
 	sandboxModes  = []string{defaultSandbox, "bwrap"}
 	hostModes     = []string{defaultHost, "sandbox", "gateway"}
+	channelModes  = []string{defaultChannel, "on", "off"}
 	logLevels     = []string{"debug", defaultLogLevel, "warn", "error"}
+
+	loginPathModes       = []string{defaultLoginPath, "off"}
+	scriptPreflightModes = []string{defaultScriptPreflight, "off"}
+	logFormats           = []string{defaultLogFormat, "json"}
+	guardianModes        = []string{defaultGuardian, "off"}
+	cgroupModes          = []string{defaultCgroup, "off"}
 )
 
 // startupError carries every startup problem, one message each (without the "execmcp: " prefix).
@@ -260,6 +301,25 @@ func (l *loader) pickInt(def, lo, hi int64, sources ...setting[int64]) int64 {
 	return v
 }
 
+func pickInt64(def int64, sources ...setting[int64]) int64 {
+	if s := first(sources...); s.set {
+		return s.v
+	}
+	return def
+}
+
+// defaultLogDir is the log directory without a setting (docs/reference.md#spill): in the user's runtime
+// directory (private, in memory, emptied at logout) when there is one, else in the temporary directory.
+func defaultLogDir(xdgRuntimeDir, tmpDir string, uid int) string {
+	if filepath.IsAbs(xdgRuntimeDir) {
+		return filepath.Join(xdgRuntimeDir, "execmcp")
+	}
+	if !filepath.IsAbs(tmpDir) {
+		tmpDir = "/tmp"
+	}
+	return filepath.Join(tmpDir, "execmcp-"+strconv.Itoa(uid))
+}
+
 func pickBool(def bool, sources ...setting[bool]) bool {
 	if s := first(sources...); s.set {
 		return s.v
@@ -284,8 +344,9 @@ func pickList(sources ...setting[[]string]) []string {
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // loadConfig resolves the startup configuration from the command-line values (listen, configPath; "" = not
-// given), the environment and the config file. It builds the logger (stderr, text handler, the log level
-// variable) and logs clamp warnings on it. Every problem is reported in the returned *startupError.
+// given), the environment and the config file. It builds the logger (stderr, the log format and log level
+// variables) and logs clamp warnings on it. Every problem is reported in the returned *startupError, together
+// with the logger to report it on.
 func loadConfig(listen, configPath string, environ []string, getwd func() (string, error), stderr io.Writer) (config, *slog.Logger, error) {
 	l := &loader{getwd: getwd}
 	l.readEnv(environMap(environ))
@@ -295,7 +356,8 @@ func loadConfig(listen, configPath string, environ []string, getwd func() (strin
 	if ev.logLevel.set {
 		_ = level.UnmarshalText([]byte(ev.logLevel.v))
 	}
-	l.logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logFormat := pickString(defaultLogFormat, ev.logFormat)
+	l.logger = newLogger(stderr, logFormat, level)
 
 	// A flag wins over its variable; empty counts as unset.
 	listenName := "--listen"
@@ -313,7 +375,7 @@ func loadConfig(listen, configPath string, environ []string, getwd func() (strin
 		}
 	}
 	if len(l.errs) > 0 {
-		return config{}, nil, &startupError{problems: l.errs}
+		return config{}, l.logger, &startupError{problems: l.errs}
 	}
 
 	cfg := config{
@@ -322,6 +384,7 @@ func loadConfig(listen, configPath string, environ []string, getwd func() (strin
 		AuthToken:      ev.authToken,
 		AuthTokensFile: ev.authTokensFile,
 		LogLevel:       level,
+		LogFormat:      logFormat,
 	}
 	l.resolve(&cfg, &fc)
 
@@ -338,7 +401,7 @@ func loadConfig(listen, configPath string, environ []string, getwd func() (strin
 		l.resolveHTTP(&cfg, listenName)
 	}
 	if len(l.errs) > 0 {
-		return config{}, nil, &startupError{problems: l.errs}
+		return config{}, l.logger, &startupError{problems: l.errs}
 	}
 	return cfg, l.logger, nil
 }
@@ -375,8 +438,13 @@ func (l *loader) resolve(cfg *config, fc *fileConfig) {
 	cfg.Sandbox = pickString(defaultSandbox, fc.sandbox, ev.sandbox)
 	cfg.SandboxNetwork = pickBool(false, fc.sandboxNetwork, ev.sandboxNetwork)
 	cfg.Host = pickString(defaultHost, fc.host, ev.host)
+	cfg.Channel = pickString(defaultChannel, fc.channel, ev.channel)
 	cfg.KillGrace = time.Duration(l.pickInt(defaultKillGraceMs, minKillGraceMs, maxKillGraceMs, fc.killGraceMs, ev.killGraceMs)) * time.Millisecond
 	cfg.ElevatedEnabled = pickBool(false, fc.elevatedEnabled, ev.elevatedEnabled)
+	cfg.LoginPath = pickString(defaultLoginPath, fc.loginPath, ev.loginPath)
+	cfg.ScriptPreflight = pickString(defaultScriptPreflight, fc.scriptPreflight, ev.scriptPreflight) == "on"
+	cfg.Guardian = pickString(defaultGuardian, fc.guardian, ev.guardian)
+	cfg.Cgroup = pickString(defaultCgroup, fc.cgroup, ev.cgroup)
 	cfg.ToolsAllow = pickList(fc.toolsAllow, ev.toolsAllow)
 	cfg.ToolsDeny = pickList(fc.toolsDeny, ev.toolsDeny)
 	cfg.HTTPMaxSessions = int(l.pickInt(defaultHTTPMaxSessions, minHTTPMaxSessions, maxHTTPMaxSessions, fc.httpMaxSessions, ev.httpMaxSessions))
@@ -387,11 +455,25 @@ func (l *loader) resolve(cfg *config, fc *fileConfig) {
 			l.clamped(s.name, s.raw, cfg.OrphanGrace.String())
 		}
 	}
+	cfg.DrainTimeout = defaultDrainTimeoutSec * time.Second
+	if s := first(fc.drainTimeout, ev.drainTimeout); s.set {
+		cfg.DrainTimeout = min(s.v, maxDrainTimeoutSec*time.Second)
+		if cfg.DrainTimeout != s.v {
+			l.clamped(s.name, s.raw, cfg.DrainTimeout.String())
+		}
+	}
 	cfg.StdioWorkers = int(l.pickInt(defaultStdioWorkers, minStdioWorkers, maxStdioWorkers, ev.stdioWorkers))
 	if s := ev.statsIntervalMs; s.set && s.v > 0 { // 0 or less: no stats line
 		cfg.StatsInterval = time.Duration(l.pickInt(0, minStatsIntervalMs, maxStatsIntervalMs, s)) * time.Millisecond
 	}
 	cfg.Shell = selectShell(ev.shell, ev.path)
+	cfg.LogMaxBytes = pickInt64(defaultLogMaxBytes, fc.logMaxBytes, ev.logMaxBytes)
+	cfg.LogTotalMaxBytes = pickInt64(defaultLogTotalMaxBytes, fc.logTotalMaxBytes, ev.logTotalMaxBytes)
+	if s := first(fc.logDir, ev.logDir); s.set {
+		cfg.LogDir = filepath.Clean(l.serverPath(s.v))
+	} else {
+		cfg.LogDir = defaultLogDir(ev.xdgRuntimeDir, ev.tmpDir, os.Getuid())
+	}
 
 	if s := first(fc.cwd, ev.cwd); s.set {
 		cfg.Cwd = s.v

@@ -4,12 +4,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -65,13 +67,24 @@ func TestDefaults(t *testing.T) {
 		Security:        "full",
 		Sandbox:         "none",
 		Host:            "auto",
+		Channel:         "auto",
 		Cwd:             wd,
 		KillGrace:       3 * time.Second,
 		OrphanGrace:     60 * time.Second,
 		LogLevel:        slog.LevelInfo,
 		StdioWorkers:    32,
 		HTTPMaxSessions: 1000,
+		DrainTimeout:    10 * time.Second,
+		LogFormat:       "text",
 		Shell:           "/bin/sh",
+		LoginPath:       "auto",
+		ScriptPreflight: true,
+
+		LogDir:           filepath.Join("/tmp", "execmcp-"+strconv.Itoa(os.Getuid())),
+		LogMaxBytes:      1 << 30,
+		LogTotalMaxBytes: 8 << 30,
+		Guardian:         "on",
+		Cgroup:           "auto",
 	}
 	if !configEqual(cfg, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)
@@ -153,6 +166,12 @@ func TestClamps(t *testing.T) {
 			check: func(c config) bool { return c.StdioWorkers == 100 }},
 		{environ: []string{"EXECMCP_STATS_INTERVAL_MS=10"}, warn: `name=EXECMCP_STATS_INTERVAL_MS value=10 used=1000`,
 			check: func(c config) bool { return c.StatsInterval == time.Second }},
+		{environ: []string{"EXECMCP_DRAIN_TIMEOUT=601"}, warn: `name=EXECMCP_DRAIN_TIMEOUT value=601 used=10m0s`,
+			check: func(c config) bool { return c.DrainTimeout == 10*time.Minute }},
+		{environ: []string{"EXECMCP_DRAIN_TIMEOUT=1e300"}, warn: `name=EXECMCP_DRAIN_TIMEOUT value=1e300 used=10m0s`,
+			check: func(c config) bool { return c.DrainTimeout == 10*time.Minute }},
+		{config: `{"tools":{"exec":{"drainTimeoutSec":900}}}`, warn: `name=tools.exec.drainTimeoutSec value=900 used=10m0s`,
+			check: func(c config) bool { return c.DrainTimeout == 10*time.Minute }},
 		{environ: []string{"EXECMCP_HTTP_MAX_SESSIONS=0"}, warn: `name=EXECMCP_HTTP_MAX_SESSIONS value=0 used=1`,
 			check: func(c config) bool { return c.HTTPMaxSessions == 1 }},
 		{environ: []string{"EXECMCP_HTTP_MAX_SESSIONS=-7"}, warn: `name=EXECMCP_HTTP_MAX_SESSIONS value=-7 used=1`,
@@ -222,6 +241,48 @@ func TestLogLevel(t *testing.T) {
 	logger.Debug("probe")
 	if !strings.Contains(buf.String(), "level=DEBUG msg=probe") {
 		t.Errorf("debug logger output = %q", buf.String())
+	}
+}
+
+// EXECMCP_LOG_FORMAT=json makes the logger write one JSON object per line, startup problems included
+// (docs/reference.md#logs).
+func TestLogFormat(t *testing.T) {
+	var buf bytes.Buffer
+	_, logger, err := loadConfig("", "", []string{"EXECMCP_LOG_FORMAT=json", "PI_BASH_JOB_TTL_MS=5"}, fixedWd(t.TempDir()), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger.Info("probe", "k", "v")
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("log lines = %q, want the clamp warning and the probe", lines)
+	}
+	for _, line := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec["time"] == nil || rec["level"] == nil || rec["msg"] == nil {
+			t.Errorf("log line %q is not a JSON record with time, level and msg (%v)", line, err)
+		}
+	}
+	if !strings.Contains(lines[1], `"level":"INFO","msg":"probe","k":"v"}`) {
+		t.Errorf("probe line = %q", lines[1])
+	}
+
+	code, stdout, stderr := runMain(t, nil, []string{"EXECMCP_LOG_FORMAT=json", "PI_BASH_YIELD_MS=abc", "EXECMCP_HOST=node"})
+	if code != 1 || stdout != "" {
+		t.Errorf("code = %d stdout = %q, want 1 and empty", code, stdout)
+	}
+	var msgs []string
+	for _, line := range strings.Split(strings.TrimSuffix(stderr, "\n"), "\n") {
+		var rec struct{ Level, Msg string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.Level != "ERROR" {
+			t.Errorf("startup error line %q is not a JSON ERROR record (%v)", line, err)
+		}
+		msgs = append(msgs, rec.Msg)
+	}
+	want := []string{`invalid value for PI_BASH_YIELD_MS: "abc" is not an integer`,
+		`invalid value for EXECMCP_HOST: "node" is not one of auto, sandbox, gateway`}
+	if !slices.Equal(msgs, want) {
+		t.Errorf("startup errors = %q, want %q", msgs, want)
 	}
 }
 

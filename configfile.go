@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // fileConfig holds the settings the config file provides; the setting names are dotted paths.
@@ -28,8 +29,16 @@ type fileConfig struct {
 	elevatedEnabled          setting[bool]
 	pathPrepend, allowlist   setting[[]string]
 	security, sandbox, host  setting[string]
+	channel                  setting[string]
 	cwd                      setting[string]
 	httpMaxSessions          setting[int64]
+	loginPath                setting[string]
+	scriptPreflight          setting[string]
+	drainTimeout             setting[time.Duration]
+	logDir                   setting[string]
+	logMaxBytes              setting[int64]
+	logTotalMaxBytes         setting[int64]
+	guardian, cgroup         setting[string]
 }
 
 type jsonKind int
@@ -135,6 +144,33 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 		fc.timeoutSec = setting[float64]{set: true, v: f, name: path, raw: n.String()}
 		return nil
 	}}
+	drain := &schemaNode{kind: kindNumber, apply: func(path string, v any) error {
+		n := v.(json.Number)
+		f, _ := strconv.ParseFloat(n.String(), 64) // ±Inf when out of range: clamped by resolve
+		if f < 0 {
+			return fmt.Errorf("%s: must be 0 or more", path)
+		}
+		d := secondsDuration(f)
+		fc.drainTimeout = setting[time.Duration]{set: true, v: d, name: path, raw: n.String()}
+		return nil
+	}}
+	count := func(dst *setting[int64]) *schemaNode {
+		n := integer(dst)
+		set := n.apply
+		n.apply = func(path string, v any) error {
+			if f, _ := strconv.ParseFloat(v.(json.Number).String(), 64); f < 0 {
+				return fmt.Errorf("%s: must be 0 or more", path)
+			}
+			return set(path, v)
+		}
+		return n
+	}
+	logDir := &schemaNode{kind: kindString, apply: func(path string, v any) error {
+		if s := v.(string); s != "" { // empty: the default, as an empty variable
+			fc.logDir = setting[string]{set: true, v: s, name: path, raw: s}
+		}
+		return nil
+	}}
 	cwd := &schemaNode{kind: kindString, apply: func(path string, v any) error {
 		s := v.(string)
 		dir, ok := l.resolveDir(s)
@@ -161,9 +197,18 @@ func (l *loader) configSchema(fc *fileConfig) *schemaNode {
 				"sandbox":                  enum(&fc.sandbox, sandboxModes),
 				"sandboxNetwork":           boolean(&fc.sandboxNetwork),
 				"host":                     enum(&fc.host, hostModes),
+				"channel":                  enum(&fc.channel, channelModes),
 				"cwd":                      cwd,
 				"killGraceMs":              integer(&fc.killGraceMs),
 				"httpMaxSessions":          integer(&fc.httpMaxSessions),
+				"loginPath":                enum(&fc.loginPath, loginPathModes),
+				"scriptPreflight":          enum(&fc.scriptPreflight, scriptPreflightModes),
+				"drainTimeoutSec":          drain,
+				"logDir":                   logDir,
+				"logMaxBytes":              count(&fc.logMaxBytes),
+				"logTotalMaxBytes":         count(&fc.logTotalMaxBytes),
+				"guardian":                 enum(&fc.guardian, guardianModes),
+				"cgroup":                   enum(&fc.cgroup, cgroupModes),
 			}},
 			"elevated": {kind: kindObject, children: map[string]*schemaNode{
 				"enabled": boolean(&fc.elevatedEnabled),

@@ -37,7 +37,8 @@ type envReader func(l *loader, name, raw string)
 
 // envValues holds what the environment gave, one field per envTable entry.
 type envValues struct {
-	shell, path, home string
+	shell, path, home     string
+	xdgRuntimeDir, tmpDir string
 
 	yieldMs, jobTTLMs, sweeperIntervalMs setting[int64]
 	timeoutSec                           setting[float64]
@@ -45,18 +46,27 @@ type envValues struct {
 	notifyOnExit, notifyEmptySuccess     setting[bool]
 	pathPrepend, allowlist               setting[[]string]
 	security, sandbox, host              setting[string]
+	channel                              setting[string]
 	sandboxNetwork                       setting[bool]
 	cwd                                  setting[string]
 	killGraceMs                          setting[int64]
 	elevatedEnabled                      setting[bool]
+	guardian, cgroup                     setting[string]
 	toolsAllow, toolsDeny                setting[[]string]
+	loginPath, scriptPreflight           setting[string]
 
 	listen, configPath, authToken, authTokensFile string
 	httpMaxSessions                               setting[int64]
 
+	logDir                        setting[string]
+	logMaxBytes, logTotalMaxBytes setting[int64]
+
 	orphanGrace                   setting[time.Duration]
 	logLevel                      setting[string]
 	stdioWorkers, statsIntervalMs setting[int64]
+
+	drainTimeout setting[time.Duration]
+	logFormat    setting[string]
 }
 
 // envTable lists every variable the server reads, with readers that store into ev. Problems are reported in
@@ -70,6 +80,10 @@ func envTable(ev *envValues) []envVar {
 			doc: "where the shell and bwrap are looked up"},
 		{name: "HOME", read: readText(&ev.home), values: "directory",
 			doc: "what a leading ~ in a directory or allowlist entry stands for"},
+		{name: "TMPDIR", read: readText(&ev.tmpDir), def: "/tmp", values: "directory",
+			doc: "where the default log directory lies without XDG_RUNTIME_DIR (docs/reference.md#spill)"},
+		{name: "XDG_RUNTIME_DIR", read: readText(&ev.xdgRuntimeDir), def: "unset", values: "directory",
+			doc: "where the default log directory lies (docs/reference.md#spill)"},
 
 		{name: "PI_BASH_YIELD_MS", key: "tools.exec.backgroundMs", read: readInteger(&ev.yieldMs),
 			def: itoa(defaultYieldMs), values: "integer ms, clamp " + between(minYieldMs, maxYieldMs),
@@ -114,13 +128,37 @@ func envTable(ev *envValues) []envVar {
 			def: "false", values: "boolean", doc: "share the host network with sandboxed runs"},
 		{name: "EXECMCP_HOST", key: "tools.exec.host", read: readOneOf(&ev.host, hostModes),
 			def: defaultHost, values: strings.Join(hostModes, ", "), doc: "the configured host"},
+		{name: "EXECMCP_CHANNEL", key: "tools.exec.channel", read: readOneOf(&ev.channel, channelModes),
+			def: defaultChannel, values: strings.Join(channelModes, ", "),
+			doc: "which clients get Claude Code channel events (docs/reference.md#channel)"},
 		{name: "EXECMCP_CWD", key: "tools.exec.cwd", read: readDir(&ev.cwd),
 			def: "the server's cwd", values: "existing directory, ~ expanded", doc: "the default workdir"},
+		{name: "EXECMCP_LOG_DIR", key: "tools.exec.logDir", read: readPath(&ev.logDir),
+			def: defaultLogDirText, values: "path, relative to the server's cwd; created when first needed",
+			doc: "where the spill files of background sessions go (docs/reference.md#spill)"},
+		{name: "EXECMCP_LOG_MAX_BYTES", key: "tools.exec.logMaxBytes", read: readCount(&ev.logMaxBytes),
+			def: itoa(defaultLogMaxBytes), values: "integer bytes, 0 or more (0 = no spill files)",
+			doc: "the size of one spill file"},
+		{name: "EXECMCP_LOG_TOTAL_MAX_BYTES", key: "tools.exec.logTotalMaxBytes", read: readCount(&ev.logTotalMaxBytes),
+			def: itoa(defaultLogTotalMaxBytes), values: "integer bytes, 0 or more",
+			doc: "the size of all spill files of the server"},
 		{name: "EXECMCP_KILL_GRACE_MS", key: "tools.exec.killGraceMs", read: readInteger(&ev.killGraceMs),
 			def: itoa(defaultKillGraceMs), values: "integer ms, clamp " + between(minKillGraceMs, maxKillGraceMs),
 			doc: "the wait between SIGTERM and SIGKILL"},
 		{name: "EXECMCP_ELEVATED_ENABLED", key: "tools.elevated.enabled", read: readBool(&ev.elevatedEnabled),
 			def: "false", values: "boolean", doc: "allow elevated runs"},
+		{name: "EXECMCP_LOGIN_PATH", key: "tools.exec.loginPath", read: readOneOf(&ev.loginPath, loginPathModes),
+			def: defaultLoginPath, values: strings.Join(loginPathModes, ", "),
+			doc: "merge the login shell's PATH in front of the inherited one on the host"},
+		{name: "EXECMCP_SCRIPT_PREFLIGHT", key: "tools.exec.scriptPreflight",
+			read: readOneOf(&ev.scriptPreflight, scriptPreflightModes), def: defaultScriptPreflight,
+			values: strings.Join(scriptPreflightModes, ", "), doc: "check python and node scripts for shell syntax before running them"},
+		{name: "EXECMCP_GUARDIAN", key: "tools.exec.guardian", read: readOneOf(&ev.guardian, guardianModes),
+			def: defaultGuardian, values: strings.Join(guardianModes, ", "),
+			doc: "the guardian process that kills every process group when the server is killed"},
+		{name: "EXECMCP_CGROUP", key: "tools.exec.cgroup", read: readOneOf(&ev.cgroup, cgroupModes),
+			def: defaultCgroup, values: strings.Join(cgroupModes, ", "),
+			doc: "a cgroup per session where the system allows it"},
 		{name: "EXECMCP_TOOLS_ALLOW", key: "tools.allow", read: readList(&ev.toolsAllow, ","),
 			def: "all tools", values: "list separated by ,", doc: "the tools offered"},
 		{name: "EXECMCP_TOOLS_DENY", key: "tools.deny", read: readList(&ev.toolsDeny, ","),
@@ -147,6 +185,12 @@ func envTable(ev *envValues) []envVar {
 		{name: "EXECMCP_STATS_INTERVAL_MS", read: readInteger(&ev.statsIntervalMs),
 			def: "0 = no stats line", values: "integer ms, clamp " + between(minStatsIntervalMs, maxStatsIntervalMs),
 			doc: "the period of the resource-use log line"},
+		{name: "EXECMCP_DRAIN_TIMEOUT", key: "tools.exec.drainTimeoutSec", read: readSeconds(&ev.drainTimeout),
+			def: itoa(defaultDrainTimeoutSec), values: "number s or duration, clamp 0.." + itoa(maxDrainTimeoutSec) + " s",
+			doc: "how long a graceful stop over HTTP waits for tool calls in flight (docs/reference.md#drain)"},
+		{name: "EXECMCP_LOG_FORMAT", read: readOneOf(&ev.logFormat, logFormats),
+			def: defaultLogFormat, values: strings.Join(logFormats, ", "),
+			doc: "the format of the log lines on stderr (docs/reference.md#logs)"},
 	}
 }
 
@@ -206,6 +250,26 @@ func readInteger(dst *setting[int64]) envReader {
 	}
 }
 
+// readPath keeps a path as given; the caller resolves it against the server's cwd.
+func readPath(dst *setting[string]) envReader {
+	return func(_ *loader, name, raw string) { *dst = setting[string]{set: true, v: raw, name: name, raw: raw} }
+}
+
+// readCount reads a base-10 integer of 0 or more; one beyond int64 is kept at the int64 limit.
+func readCount(dst *setting[int64]) envReader {
+	return func(l *loader, name, raw string) {
+		v, err := strconv.ParseInt(raw, 10, 64)
+		switch {
+		case err != nil && !errors.Is(err, strconv.ErrRange):
+			l.invalid(name, raw, "an integer")
+		case v < 0:
+			l.invalid(name, raw, "an integer of 0 or more")
+		default:
+			*dst = setting[int64]{set: true, v: v, name: name, raw: raw}
+		}
+	}
+}
+
 // readNonNegative reads a finite number of 0 or more.
 func readNonNegative(dst *setting[float64]) envReader {
 	return func(l *loader, name, raw string) {
@@ -237,6 +301,36 @@ func readDuration(dst *setting[time.Duration]) envReader {
 		d, err := time.ParseDuration(raw)
 		if err != nil {
 			l.invalid(name, raw, "a duration")
+			return
+		}
+		*dst = setting[time.Duration]{set: true, v: d, name: name, raw: raw}
+	}
+}
+
+// secondsDuration converts a number of seconds, keeping one beyond the range of time.Duration at its maximum
+// (clamped like any big value).
+func secondsDuration(f float64) time.Duration {
+	if ns := f * float64(time.Second); ns < math.MaxInt64 {
+		return time.Duration(ns)
+	}
+	return math.MaxInt64
+}
+
+// readSeconds reads a number of seconds of 0 or more ("10", "2.5") or a Go duration ("1500ms", "1m"), which a
+// variable without a unit in its name invites.
+func readSeconds(dst *setting[time.Duration]) envReader {
+	return func(l *loader, name, raw string) {
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			f, ferr := strconv.ParseFloat(raw, 64)
+			if ferr != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				l.invalid(name, raw, "a number of seconds or a duration")
+				return
+			}
+			d = secondsDuration(f)
+		}
+		if d < 0 {
+			l.invalid(name, raw, "0 or more")
 			return
 		}
 		*dst = setting[time.Duration]{set: true, v: d, name: name, raw: raw}

@@ -548,15 +548,17 @@ func (h *httpSessions) messageGate(next http.Handler) http.Handler {
 // ---------------------------------------------------------------------------------------------------------------
 // Transports and serving
 
-// httpTransports are the two MCP transports on one handler.
+// httpTransports are the two MCP transports on one handler, with the probes and the metrics beside them.
 type httpTransports struct {
 	handler    http.Handler
 	streamable *server.StreamableHTTPServer
 	sse        *server.SSEServer
 	sessions   *httpSessions
+	health     *health
 }
 
-// newHTTPTransports builds the handler: /mcp (Streamable HTTP), /sse + /message (SSE), everything else 404.
+// newHTTPTransports builds the handler: /mcp (Streamable HTTP), /sse + /message (SSE), /healthz and /readyz
+// (docs/reference.md#health), /metrics (docs/reference.md#metrics), everything else 404.
 func newHTTPTransports(t *tools.Tools, cfg config, logger *slog.Logger) *httpTransports {
 	host, _, _ := net.SplitHostPort(cfg.Listen)
 	front := newHTTPFront(cfg.Tokens, isLoopbackHost(host), logger)
@@ -583,9 +585,11 @@ func newHTTPTransports(t *tools.Tools, cfg config, logger *slog.Logger) *httpTra
 		server.WithSessionIDGenerator(sessions.sseSessionID),
 		server.WithSSEMaxRequestBodyBytes(httpMaxBodyBytes),
 	)
-	mcpHandler := front.wrap(sessions.mcpGate(t, streamable))
-	sseHandler := front.wrap(sessions.sseGate(sse.SSEHandler()))
-	messageHandler := front.wrap(sessions.messageGate(sse.MessageHandler()))
+	hl := &health{}
+	mcpHandler := front.wrap(hl.gate(false, sessions.mcpGate(t, streamable)))
+	sseHandler := front.wrap(hl.gate(true, sessions.sseGate(sse.SSEHandler())))
+	messageHandler := front.wrap(hl.gate(true, sessions.messageGate(sse.MessageHandler())))
+	metricsHandler := front.wrap(newMetricsHandler(t, buildVersion(), logger))
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/mcp":
@@ -594,11 +598,15 @@ func newHTTPTransports(t *tools.Tools, cfg config, logger *slog.Logger) *httpTra
 			sseHandler.ServeHTTP(w, r)
 		case "/message":
 			messageHandler.ServeHTTP(w, r)
+		case "/healthz", "/readyz": // no authentication, no Origin or Host check
+			hl.probe(w, r)
+		case "/metrics":
+			metricsHandler.ServeHTTP(w, r)
 		default: // before authentication: answered at once
 			refuse(w, "404 page not found", http.StatusNotFound)
 		}
 	})
-	return &httpTransports{handler: handler, streamable: streamable, sse: sse, sessions: sessions}
+	return &httpTransports{handler: handler, streamable: streamable, sse: sse, sessions: sessions, health: hl}
 }
 
 // closeSessions closes every MCP session of both transports (their hooks unregister them) and stops the
@@ -608,17 +616,18 @@ func (h *httpTransports) closeSessions(ctx context.Context) {
 	h.sse.CloseSessions()
 }
 
-// serveHTTP serves MCP over HTTP until a signal arrives or the listener fails, then shuts down
-// (docs/reference.md#shutdown): cancel the base context, close the MCP sessions, shut the HTTP server down (at
-// most 2000 ms), terminate every process group. A second signal during shutdown kills every group at once and
-// exits 1.
+// serveHTTP serves MCP over HTTP until a signal arrives or the listener fails. A signal starts a graceful stop
+// (docs/reference.md#drain): readiness off and no new MCP session, then a wait for the tool calls in flight (at
+// most the drain timeout; a second signal ends it). Then it shuts down (docs/reference.md#shutdown): cancel the
+// base context, close the MCP sessions, shut the HTTP server down (at most 2000 ms), terminate every process
+// group. A signal during the shutdown proper kills every group at once and exits 1.
 func serveHTTP(t *tools.Tools, cfg config, logger *slog.Logger, stderr io.Writer) int {
 	sigs, stop := notifyShutdown()
 	defer stop()
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		fmt.Fprintf(stderr, "execmcp: %v\n", err)
+		reportError(stderr, logger, err.Error())
 		closeCtx, cancel := context.WithTimeout(context.Background(), cfg.KillGrace+5*time.Second)
 		defer cancel()
 		_ = t.Close(closeCtx)
@@ -638,6 +647,7 @@ func serveHTTP(t *tools.Tools, cfg config, logger *slog.Logger, stderr io.Writer
 	addr := ln.Addr().String()
 	logger.Info("listening", "addr", addr, "mcp", "http://"+addr+"/mcp", "sse", "http://"+addr+"/sse")
 	served := make(chan error, 1)
+	transports.health.setState(stateReady)
 	go func() { served <- srv.Serve(ln) }()
 
 	status := 0
@@ -647,6 +657,7 @@ func serveHTTP(t *tools.Tools, cfg config, logger *slog.Logger, stderr io.Writer
 		status = 1
 	case sig := <-sigs:
 		logger.Debug("signal received; shutting down", "signal", sig.String())
+		transports.health.drain(t, cfg.DrainTimeout, sigs, logger)
 	}
 
 	t.BeginShutdown()

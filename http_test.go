@@ -324,7 +324,8 @@ func TestServeHTTPShutdown(t *testing.T) {
 	stderr := &syncBuffer{}
 	var stdout bytes.Buffer
 	exited := make(chan int, 1)
-	environ := append(os.Environ(), "EXECMCP_LISTEN=127.0.0.1:0", "EXECMCP_KILL_GRACE_MS=500")
+	// Without a drain: the waiting exec call below does not hold the shutdown up (health_test.go has the drain).
+	environ := append(os.Environ(), "EXECMCP_LISTEN=127.0.0.1:0", "EXECMCP_KILL_GRACE_MS=500", "EXECMCP_DRAIN_TIMEOUT=0")
 	go func() { exited <- realMain(nil, environ, strings.NewReader(""), &stdout, stderr) }()
 	re := regexp.MustCompile(`level=INFO msg=listening addr=(127\.0\.0\.1:\d+) mcp=http://127\.0\.0\.1:\d+/mcp sse=http://127\.0\.0\.1:\d+/sse\n`)
 	var addr string

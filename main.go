@@ -3,7 +3,9 @@
 // This file owns the command line (docs/reference.md#command-line), the entry points and the wiring of the
 // resolved configuration into tools.New. The other files of package main each own one concern: config.go the
 // settings and the environment, configfile.go the JSON config file, auth.go the bearer tokens, http.go the HTTP
-// front end, serve.go stdio serving and shutdown, sandbox.go the startup checks of the exec policy.
+// front end, health.go the probes and the graceful stop over HTTP, metrics.go the Prometheus metrics, logformat.go
+// the log format, serve.go stdio serving and shutdown, sandbox.go the startup checks of the exec policy, guardian.go
+// the guardian process and the server's cgroup.
 package main
 
 import (
@@ -103,26 +105,53 @@ func realMain(args []string, environ []string, stdin io.Reader, stdout, stderr i
 	}
 	cfg, logger, err := loadConfig(listen, configPath, environ, os.Getwd, stderr)
 	if err != nil {
-		printStartupError(stderr, err)
+		printStartupError(stderr, logger, err)
 		return 1
 	}
+	routeStdLog(logger)
 	if err := checkPolicyStartup(&cfg, environ, logger); err != nil {
-		printStartupError(stderr, err)
+		printStartupError(stderr, logger, err)
 		return 1
 	}
 	return run(cfg, environ, logger, stdin, stdout, stderr)
 }
 
-// printStartupError prints one "execmcp: <message>" line per problem.
-func printStartupError(w io.Writer, err error) {
+// probeLogin reports whether the login shell's PATH is probed: EXECMCP_LOGIN_PATH is auto and some command can
+// run on the host, which with the sandbox on takes the gateway host or elevated runs (docs/reference.md#login-path).
+func probeLogin(cfg config) bool {
+	if cfg.LoginPath != "auto" {
+		return false
+	}
+	return cfg.Sandbox != "bwrap" || cfg.Host == "gateway" || cfg.ElevatedEnabled
+}
+
+// printStartupError reports each problem on its own line: "execmcp: <message>", or a JSON log record with
+// JSON logs (reportError).
+func printStartupError(w io.Writer, logger *slog.Logger, err error) {
 	var se *startupError
 	if errors.As(err, &se) {
 		for _, line := range se.problems {
-			fmt.Fprintf(w, "execmcp: %s\n", line)
+			reportError(w, logger, line)
 		}
 		return
 	}
-	fmt.Fprintf(w, "execmcp: %v\n", err)
+	reportError(w, logger, err.Error())
+}
+
+// logOptions configures the spill files (docs/reference.md#spill) and removes what killed servers left in the log
+// directory. The registry creates its own subdirectory when a session first spills and removes it at shutdown.
+func logOptions(cfg config, logger *slog.Logger) sessions.LogOptions {
+	if cfg.LogMaxBytes == 0 {
+		return sessions.LogOptions{} // spilling is off
+	}
+	removed, err := sessions.RemoveStaleLogDirs(cfg.LogDir)
+	if err != nil {
+		logger.Warn("log directory not cleaned up", "dir", cfg.LogDir, "err", err)
+	}
+	for _, dir := range removed {
+		logger.Debug("removed the log directory of a server that is gone", "dir", dir)
+	}
+	return sessions.LogOptions{Dir: cfg.LogDir, MaxBytes: cfg.LogMaxBytes, TotalMaxBytes: cfg.LogTotalMaxBytes}
 }
 
 // run serves MCP with the resolved configuration: over HTTP with --listen, else over stdio.
@@ -134,6 +163,14 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 	if !toolSet.Exec && !toolSet.Process {
 		logger.Warn("tool policy denies every tool; the server has no tools")
 	}
+	var loginPath func(context.Context) []string
+	if probeLogin(cfg) {
+		lp := startLoginPath(loginShell(environMap(environ)["SHELL"]), policy.InheritedEnv(environ), logger)
+		defer lp.stop()
+		loginPath = lp.Dirs
+	}
+	cgroups := openCgroups(cfg, logger)
+	g := startGuardian(cfg, cgroups, logger, stderr)
 	t, err := tools.New(tools.Options{
 		Version: buildVersion(),
 		Sessions: sessions.Options{
@@ -143,6 +180,9 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 			TTL:             cfg.TTL,
 			SweepInterval:   cfg.SweepInterval,
 			Logger:          logger,
+			Log:             logOptions(cfg, logger),
+			Guardian:        g,
+			Cgroups:         cgroups,
 		},
 		Tools:                    toolSet,
 		YieldMs:                  cfg.YieldMs,
@@ -161,12 +201,21 @@ func run(cfg config, environ []string, logger *slog.Logger, stdin io.Reader, std
 		BwrapPath:                cfg.BwrapPath,
 		HiddenFiles:              sandboxHiddenFiles(cfg),
 		Host:                     cfg.Host,
+		Channel:                  cfg.Channel,
 		ElevatedEnabled:          cfg.ElevatedEnabled,
+		LoginPath:                loginPath,
+		ScriptPreflight:          cfg.ScriptPreflight,
 		OrphanGrace:              cfg.OrphanGrace,
 		Logger:                   logger,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "execmcp: %v\n", err)
+		if g != nil {
+			g.Close(true)
+		}
+		if cgroups != nil {
+			_ = cgroups.Close()
+		}
+		reportError(stderr, logger, err.Error())
 		return 1
 	}
 	if cfg.StatsInterval > 0 {

@@ -33,6 +33,10 @@ func selectShell(shellVar, pathVar string) string {
 			shell = found
 		}
 	}
+	// A service account's login "shell" refuses to run anything; commands need a real one.
+	if base := filepath.Base(shell); base == "nologin" || base == "false" {
+		return "/bin/sh"
+	}
 	if filepath.Base(shell) == "fish" {
 		for _, alt := range []string{"bash", "sh"} {
 			if found := lookPath(alt, pathVar); found != "" {

@@ -232,6 +232,8 @@ func TestShellSelection(t *testing.T) {
 		{"bare fish alone", "fish", fishDir, fish},
 		{"bare fish with bash", "fish", fishDir + ":" + both, bash},
 		{"fish empty PATH", "/usr/bin/fish", "", "/usr/bin/fish"},
+		{"nologin", "/usr/sbin/nologin", both, "/bin/sh"},
+		{"false", "/bin/false", both, "/bin/sh"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -86,9 +86,15 @@ func BenchmarkExecEcho(b *testing.B) {
 // server's stdin and read from its stdout, no SDK. It measures what the server adds to the spawn; the SDK variant
 // above also includes the Go SDK client's own work per call (about 0.1 ms on the reference machine).
 func BenchmarkExecEchoRaw(b *testing.B) {
+	echoAgainstSpawn(b, rawEchoServer(b, nil))
+}
+
+// rawEchoServer starts a server with the extra environment env for the raw exec round trip and returns the timed
+// call; the server stops when the benchmark ends.
+func rawEchoServer(b *testing.B, env []string) func() time.Duration {
 	cmd := exec.Command(binPath)
 	cmd.Dir = b.TempDir()
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "EXECMCP_LOG_LEVEL=warn"}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "EXECMCP_LOG_LEVEL=warn"}, env...)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -100,10 +106,10 @@ func BenchmarkExecEchoRaw(b *testing.B) {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	defer func() {
+	b.Cleanup(func() {
 		in.Close()
 		cmd.Wait()
-	}()
+	})
 	r := bufio.NewReader(out)
 	roundTrip := func(msg string) string {
 		if _, err := io.WriteString(in, msg+"\n"); err != nil {
@@ -120,7 +126,7 @@ func BenchmarkExecEchoRaw(b *testing.B) {
 		b.Fatal(err)
 	}
 	id := 0
-	call := func() time.Duration {
+	return func() time.Duration {
 		id++
 		msg := `{"jsonrpc":"2.0","id":` + strconv.Itoa(id) + `,"method":"tools/call","params":{"name":"exec","arguments":{"command":"echo hi"}}}`
 		start := time.Now()
@@ -131,7 +137,48 @@ func BenchmarkExecEchoRaw(b *testing.B) {
 		}
 		return d
 	}
-	echoAgainstSpawn(b, call)
+}
+
+// BenchmarkExecEchoGuardian measures the raw exec round trip with the defaults (guardian on, cgroups where the
+// system allows them: each spawn records its group and creates and removes a cgroup) against servers with the
+// guardian off, cgroups off and both off, interleaved in one loop (docs/reference.md#guardian,
+// docs/reference.md#cgroups).
+func BenchmarkExecEchoGuardian(b *testing.B) {
+	variants := []struct {
+		metric string
+		env    []string
+	}{
+		{"exec-median-ms", nil},
+		{"guardian-off-median-ms", []string{"EXECMCP_GUARDIAN=off"}},
+		{"cgroup-off-median-ms", []string{"EXECMCP_CGROUP=off"}},
+		{"both-off-median-ms", []string{"EXECMCP_GUARDIAN=off", "EXECMCP_CGROUP=off"}},
+	}
+	calls := make([]func() time.Duration, len(variants))
+	for i, v := range variants {
+		calls[i] = rawEchoServer(b, v.env)
+	}
+	for i := 0; i < 3; i++ {
+		for _, call := range calls {
+			call()
+		}
+	}
+	d := make([][]time.Duration, len(variants))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j, call := range calls {
+			d[j] = append(d[j], call())
+		}
+	}
+	b.StopTimer()
+	for j, v := range variants {
+		b.ReportMetric(ms(median(d[j])), v.metric)
+	}
+	on, off := median(d[0]), median(d[len(d)-1])
+	b.ReportMetric(ms(on-off), "delta-ms")
+	if off > 0 {
+		b.ReportMetric(float64(on)/float64(off), "x-vs-both-off")
+	}
+	b.ReportMetric(0, "ns/op")
 }
 
 // echoAgainstSpawn times b.N round trips of call, each followed by one spawn of the baseline (interleaved, so that
@@ -257,6 +304,35 @@ func BenchmarkStartup(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
+// BenchmarkStartupGuardian measures what the guardian (and the server's cgroup) add to the start-to-initialize time
+// and to the exit after stdin EOF: the defaults against EXECMCP_GUARDIAN=off and against both off, interleaved in
+// one loop (docs/reference.md#guardian).
+func BenchmarkStartupGuardian(b *testing.B) {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + b.TempDir(), "EXECMCP_LOG_LEVEL=warn"}
+	offGuardian := append(append([]string{}, env...), "EXECMCP_GUARDIAN=off")
+	offBoth := append(append([]string{}, offGuardian...), "EXECMCP_CGROUP=off")
+	var up, down, upG, downG, upB, downB []time.Duration
+	for i := 0; i < b.N; i++ {
+		u, d := startOnce(b, binPath, env)
+		up, down = append(up, u), append(down, d)
+		u, d = startOnce(b, binPath, offGuardian)
+		upG, downG = append(upG, u), append(downG, d)
+		u, d = startOnce(b, binPath, offBoth)
+		upB, downB = append(upB, u), append(downB, d)
+	}
+	b.ReportMetric(ms(median(up)), "startup-median-ms")
+	b.ReportMetric(ms(median(upG)), "guardian-off-median-ms")
+	b.ReportMetric(ms(median(upB)), "both-off-median-ms")
+	b.ReportMetric(ms(median(up)-median(upG)), "guardian-delta-ms")
+	if m := median(upG); m > 0 {
+		b.ReportMetric(float64(median(up))/float64(m), "x-vs-guardian-off")
+	}
+	b.ReportMetric(ms(median(down)), "exit-after-eof-median-ms")
+	b.ReportMetric(ms(median(downG)), "exit-guardian-off-median-ms")
+	b.ReportMetric(ms(median(downB)), "exit-both-off-median-ms")
+	b.ReportMetric(0, "ns/op")
+}
+
 // pipeToDiscard is the ingestion baseline: the pipeline run by Go with its stdout copied to io.Discard; it must
 // print exactly size bytes.
 func pipeToDiscard(b *testing.B, pipeline string, size int64) {
@@ -279,7 +355,7 @@ const largePipeline = `head -c 200000000 /dev/zero | tr '\0' a`
 // BenchmarkLargeOutput measures a background command printing 200 MB until the session reports its exit, against the
 // same pipeline read by Go into io.Discard, and reports the server's peak RSS.
 func BenchmarkLargeOutput(b *testing.B) {
-	s := StartServer(b, Options{})
+	s := StartServer(b, Options{Env: []string{"EXECMCP_LOG_MAX_BYTES=0"}}) // the retained output only: see BenchmarkSpillIngest1GB
 	var srvD, baseD []time.Duration
 	sawNotes := false
 	for i := 0; i < b.N; i++ {

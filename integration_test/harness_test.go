@@ -161,7 +161,7 @@ func slowEnabled() bool { return !testing.Short() && os.Getenv("EXECMCP_SLOW") =
 
 // Options configure a server start.
 type Options struct {
-	Env      []string // extra KEY=VALUE entries on top of PATH and HOME
+	Env      []string // extra KEY=VALUE entries on top of PATH, HOME and EXECMCP_LOGIN_PATH=off (the last one wins)
 	Config   string   // JSON config file content; written to the server dir and passed with EXECMCP_CONFIG
 	Args     []string // command-line arguments
 	Raw      bool     // do not connect the SDK client (use s.Raw())
@@ -170,6 +170,8 @@ type Options struct {
 	SysProcAttr *syscall.SysProcAttr
 	ExtraFiles  []*os.File
 	NoHome      bool // do not set HOME
+	// ClientName is the SDK client's clientInfo.name; "" = execmcp-integration-test.
+	ClientName string
 }
 
 // Server is one running execmcp process.
@@ -202,6 +204,7 @@ type Server struct {
 	raw        *RawClient
 	stopWalk   chan struct{}
 	walkDone   chan struct{}
+	cgroup     string // the server's cgroup directory when cgroups are on (serverCgroup), "" otherwise
 }
 
 func baseEnv(home string, noHome bool) []string {
@@ -209,7 +212,9 @@ func baseEnv(home string, noHome bool) []string {
 	if path == "" {
 		path = "/usr/local/bin:/usr/bin:/bin"
 	}
-	env := []string{"PATH=" + path}
+	// A login shell rewrites PATH (Debian's /etc/profile sets its own), which would reorder the PATH of every
+	// command; the tests of the login-shell PATH turn the probe on with a fake login shell.
+	env := []string{"PATH=" + path, "EXECMCP_LOGIN_PATH=off"}
 	if !noHome {
 		env = append(env, "HOME="+home)
 	}
@@ -277,6 +282,7 @@ func startServerIn(t testing.TB, dir, home string, o Options) *Server {
 	outW.Close()
 	errW.Close()
 	s.cmd = cmd
+	s.cgroup = serverCgroup(cmd.Process.Pid)
 	s.stdinW = inW
 	s.tap = newTap(outR)
 	go func() {
@@ -299,7 +305,11 @@ func startServerIn(t testing.TB, dir, home string, o Options) *Server {
 		s.raw = newRawClient(s)
 		return s
 	}
-	s.client = mcp.NewClient(&mcp.Implementation{Name: "execmcp-integration-test", Version: "1.0.0"},
+	clientName := o.ClientName
+	if clientName == "" {
+		clientName = "execmcp-integration-test"
+	}
+	s.client = mcp.NewClient(&mcp.Implementation{Name: clientName, Version: "1.0.0"},
 		&mcp.ClientOptions{Capabilities: &mcp.ClientCapabilities{}})
 	proto := o.Protocol
 	switch proto {

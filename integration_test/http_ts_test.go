@@ -55,8 +55,9 @@ func tsClientDir(t *testing.T) string {
 		pkg, err1 := os.ReadFile(filepath.Join(src, "package.json"))
 		lock, err2 := os.ReadFile(filepath.Join(src, "package-lock.json"))
 		script, err3 := os.ReadFile(filepath.Join(src, "client.mjs"))
-		if err1 != nil || err2 != nil || err3 != nil {
-			tsFailure = fmt.Sprintf("reading %s: %v %v %v", src, err1, err2, err3)
+		channel, err4 := os.ReadFile(filepath.Join(src, "channel.mjs"))
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
+			tsFailure = fmt.Sprintf("reading %s: %v %v %v %v", src, err1, err2, err3, err4)
 			return
 		}
 		sum := sha256.Sum256(append(append([]byte(nil), pkg...), lock...))
@@ -97,9 +98,11 @@ func tsClientDir(t *testing.T) string {
 				return
 			}
 		}
-		if err := os.WriteFile(filepath.Join(dir, "client.mjs"), script, 0o644); err != nil {
-			tsFailure = err.Error()
-			return
+		for file, content := range map[string][]byte{"client.mjs": script, "channel.mjs": channel} {
+			if err := os.WriteFile(filepath.Join(dir, file), content, 0o644); err != nil {
+				tsFailure = err.Error()
+				return
+			}
 		}
 		tsDir = dir
 	})
@@ -143,9 +146,20 @@ type tsResult struct {
 // runTSClient runs client.mjs with args and decodes its output.
 func runTSClient(t *testing.T, dir string, args ...string) tsResult {
 	t.Helper()
+	var res tsResult
+	runTSScript(t, dir, "client.mjs", &res, args...)
+	if res.Error != "" {
+		t.Fatalf("node client.mjs %v failed: %s", args, res.Error)
+	}
+	return res
+}
+
+// runTSScript runs a script of testdata/tsclient with args and decodes the JSON object it prints into res.
+func runTSScript(t *testing.T, dir, script string, res any, args ...string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", append([]string{"client.mjs"}, args...)...)
+	cmd := exec.CommandContext(ctx, "node", append([]string{script}, args...)...)
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var stdout, stderr bytes.Buffer
@@ -154,14 +168,62 @@ func runTSClient(t *testing.T, dir string, args ...string) tsResult {
 	if cmd.Process != nil {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // the node process group we started, if anything is left
 	}
-	var res tsResult
-	if jerr := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &res); jerr != nil {
-		t.Fatalf("node client.mjs %v: %v; stdout %q stderr %q", args, err, stdout.String(), stderr.String())
+	if jerr := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), res); jerr != nil {
+		t.Fatalf("node %s %v: %v; stdout %q stderr %q", script, args, err, stdout.String(), stderr.String())
 	}
-	if res.Error != "" || err != nil {
-		t.Fatalf("node client.mjs %v failed: %v %s\nstderr %s", args, err, res.Error, stderr.String())
+	if err != nil {
+		t.Fatalf("node %s %v failed: %v; stdout %q stderr %s", script, args, err, stdout.String(), stderr.String())
 	}
-	return res
+}
+
+// The TypeScript SDK as Claude Code: the channel capability and instructions in initialize, and the watcher and
+// exit events as notifications/claude/channel; as another client: none of them.
+func TestTSClientChannelEvents(t *testing.T) {
+	par(t)
+	dir := tsClientDir(t)
+	type channelResult struct {
+		Error        string         `json:"error"`
+		Experimental map[string]any `json:"experimental"`
+		Instructions string         `json:"instructions"`
+		SessionID    string         `json:"sessionId"`
+		Channel      []channelEvent `json:"channel"`
+	}
+	for _, name := range []string{"claude-code", "execmcp-ts-test"} {
+		t.Run(name, func(t *testing.T) {
+			work, err := filepath.EvalSymlinks(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res channelResult
+			runTSScript(t, dir, "channel.mjs", &res, binPath, work, name)
+			if res.Error != "" {
+				t.Fatalf("channel.mjs: %s", res.Error)
+			}
+			_, declared := res.Experimental["claude/channel"]
+			hinted := strings.Contains(res.Instructions, `<channel source="execmcp">`)
+			if name != "claude-code" {
+				if declared || hinted || len(res.Channel) != 0 {
+					t.Errorf("another client got capability %v, instructions %v, %d channel events", declared, hinted, len(res.Channel))
+				}
+				return
+			}
+			if !declared || !hinted {
+				t.Errorf("capability %v, instructions %v; want both", declared, hinted)
+			}
+			id := res.SessionID
+			if len(res.Channel) != 2 {
+				t.Fatalf("channel events %+v, want an output and an exit event", res.Channel)
+			}
+			out, exit := res.Channel[0], res.Channel[1]
+			if out.Content != "Exec output ("+id8(id)+") :: READY ts" || out.Meta["event"] != "output" || out.Meta["session_id"] != id {
+				t.Errorf("output event %+v", out)
+			}
+			if exit.Content != "Exec completed ("+id8(id)+", code 0) :: READY ts bye" || exit.Meta["event"] != "exit" ||
+				exit.Meta["session_id"] != id || exit.Meta["exit_code"] != "0" || exit.Meta["status"] != "completed" {
+				t.Errorf("exit event %+v", exit)
+			}
+		})
+	}
 }
 
 func checkTSResult(t *testing.T, res tsResult) {

@@ -59,7 +59,8 @@ func TestC31UnreadOutputFrozen(t *testing.T) {
 // (docs/reference.md#output-notes).
 func TestC32CapsAndNotes(t *testing.T) {
 	par(t)
-	s := StartServer(t, Options{Env: []string{"PI_BASH_MAX_OUTPUT_CHARS=5000", "OPENCLAW_BASH_PENDING_MAX_OUTPUT_CHARS=1000"}})
+	// Without spill files, which would keep the complete output for log (TestSpillCompleteOutput).
+	s := StartServer(t, Options{Env: []string{"PI_BASH_MAX_OUTPUT_CHARS=5000", "OPENCLAW_BASH_PENDING_MAX_OUTPUT_CHARS=1000", "EXECMCP_LOG_MAX_BYTES=0"}})
 	id, _ := s.Background(`seq 1 1500`)
 	s.WaitFinished(id, 10*time.Second)
 	r := s.Proc("poll", "sessionId", id)
@@ -180,7 +181,7 @@ func TestC36LargeOutput(t *testing.T) {
 		t.Skip("slow test: set EXECMCP_SLOW=1 (and do not pass -short)")
 	}
 	par(t)
-	s := StartServer(t, Options{})
+	s := StartServer(t, Options{Env: []string{"EXECMCP_LOG_MAX_BYTES=0"}}) // the retained output only
 	start := time.Now()
 	id, _ := s.Background(`head -c 200000000 /dev/zero | tr '\0' a`)
 	s.WaitFinished(id, 60*time.Second)

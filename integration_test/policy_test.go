@@ -387,11 +387,11 @@ func TestH66SandboxNetwork(t *testing.T) {
 	}
 }
 
-// liveDescendants lists the server's descendants that are alive (not zombies).
+// liveDescendants lists the server's descendants that are alive (not zombies), its guardian excepted.
 func liveDescendants(s *Server) []int {
 	var out []int
 	for _, p := range descendants(s.Pid()) {
-		if pidAlive(p) {
+		if pidAlive(p) && !isGuardian(p) {
 			out = append(out, p)
 		}
 	}

@@ -378,9 +378,9 @@ func TestB27ActionErrors(t *testing.T) {
 	par(t)
 	s := StartServer(t, Options{})
 	wantProcError(t, s.Proc("explode"),
-		"Invalid process action. Expected one of: list, poll, log, write, send-keys, submit, paste, kill, clear, remove, screen, resize.")
+		"Invalid process action. Expected one of: list, poll, log, write, send-keys, submit, paste, kill, clear, remove, watch, screen, resize.")
 	wantProcError(t, s.Call("process", map[string]any{}),
-		"Invalid process action. Expected one of: list, poll, log, write, send-keys, submit, paste, kill, clear, remove, screen, resize.")
+		"Invalid process action. Expected one of: list, poll, log, write, send-keys, submit, paste, kill, clear, remove, watch, screen, resize.")
 	wantProcError(t, s.Proc("poll"), "sessionId is required for this action.")
 	wantProcError(t, s.Proc("poll", "sessionId", "  "), "sessionId is required for this action.")
 }

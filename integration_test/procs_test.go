@@ -137,6 +137,36 @@ func children(pid int) []int {
 	return out
 }
 
+// guardianArgv0 is the argv[0] of the server's guardian process (docs/reference.md#guardian).
+const guardianArgv0 = "execmcp-guardian"
+
+// isGuardian reports whether pid is a guardian process.
+func isGuardian(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && strings.HasPrefix(string(b), guardianArgv0+"\x00")
+}
+
+// guardianOf returns the guardian child of the server pid, 0 when it has none.
+func guardianOf(pid int) int {
+	for _, c := range children(pid) {
+		if isGuardian(c) {
+			return c
+		}
+	}
+	return 0
+}
+
+// sessionChildren lists the children of the server pid other than its guardian: the sessions' leaders.
+func sessionChildren(pid int) []int {
+	var out []int
+	for _, c := range children(pid) {
+		if !isGuardian(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func descendants(pid int) []int {
 	var out []int
 	seen := map[int]bool{}
@@ -286,6 +316,46 @@ func (s *Server) checkLeaks() {
 		sort.Strings(leaked)
 		t.Errorf("leak: descendants of the server survived it: %s", strings.Join(leaked, ", "))
 	}
+	// The server's cgroup: removed at shutdown, or by the guardian after the server died.
+	if cg := s.cgroup; cg != "" && !waitFor(time.Until(deadline), func() bool { return !exists(cg) }) {
+		t.Errorf("leak: the server's cgroup %s still exists after the server stopped", cg)
+	}
+}
+
+// cgroupDir returns the cgroup v2 directory of pid: the path of the 0:: line of /proc/<pid>/cgroup under the
+// cgroup2 mount (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid systems); "" when there is none.
+func cgroupDir(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			for _, mnt := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+				var st syscall.Statfs_t
+				if syscall.Statfs(mnt, &st) == nil && st.Type == 0x63677270 { // CGROUP2_SUPER_MAGIC
+					return filepath.Join(mnt, p)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// serverCgroup returns the directory of the cgroup execmcp-<pid> that the server pid creates when cgroups are on
+// (docs/reference.md#cgroups), whether it exists or not; "" without a cgroup2 mount.
+func serverCgroup(pid int) string {
+	dir := cgroupDir(pid)
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, "execmcp-"+strconv.Itoa(pid))
+}
+
+// exists reports whether path exists.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // procStatusKB reads a "<field>: <n> kB" (or plain number) line of /proc/<pid>/status; -1 when unknown.

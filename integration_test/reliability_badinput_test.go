@@ -31,9 +31,9 @@ type badCall struct {
 }
 
 const (
-	execKnownParams    = "Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host, cols, rows."
-	processKnownParams = "Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until, cols, rows, scrollback."
-	invalidAction      = "Invalid process action. Expected one of: list, poll, log, write, send-keys, submit, paste, kill, clear, remove, screen, resize."
+	execKnownParams    = "Known parameters: title, command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput, cols, rows."
+	processKnownParams = "Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until, pattern, cols, rows, scrollback."
+	invalidAction      = "Invalid process action. Expected one of: list, poll, log, write, send-keys, submit, paste, kill, clear, remove, watch, screen, resize."
 	invalidSignalFmt   = `Invalid signal "%s". Expected one of: TERM, INT, HUP, QUIT, USR1, USR2, KILL.`
 )
 

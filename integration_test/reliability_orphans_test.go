@@ -19,8 +19,8 @@ type orphanCmd struct {
 	body    string // after `echo $$ > pg-<case>; `
 	members int    // live members of the group once it is running (shell + sleeps)
 	// survivors of a signal that kills the shell but not its async children (SIGINT and SIGQUIT are ignored by
-	// asynchronous commands of a non-interactive shell, POSIX 2.11), and of a SIGKILL of the server (Pdeathsig
-	// reaches the leader only).
+	// asynchronous commands of a non-interactive shell, POSIX 2.11), and of a SIGKILL of the server without its
+	// guardian (Pdeathsig reaches the leader only).
 	orphansOfLeader int
 }
 
@@ -82,7 +82,8 @@ func settleMembers(pg, want int, d time.Duration) int {
 // TestReliabilityNoOrphans: for every way a session can end, with a command that forks grandchildren and one that
 // ignores SIGTERM, the session's process group has no live member afterwards; the exceptions are kept on purpose
 // (docs/reference.md#process-groups): a leader exiting on its own or a non-terminating signal leave async children
-// running until the server stops, and on the server's own SIGKILL only Pdeathsig acts.
+// running until the server stops, and on the server's own SIGKILL without the guardian only Pdeathsig acts
+// (docs/reference.md#guardian).
 func TestReliabilityNoOrphans(t *testing.T) {
 	par(t)
 	grace := time.Duration(relKillGraceMs) * time.Millisecond
@@ -188,9 +189,14 @@ func TestReliabilityNoOrphans(t *testing.T) {
 	}
 
 	// The server's own endings: both command shapes run at once in one server.
-	for _, how := range []string{"SIGTERM", "SIGINT", "stdin-EOF", "SIGKILL"} {
+	for _, how := range []string{"SIGTERM", "SIGINT", "stdin-EOF", "SIGKILL", "SIGKILL-guardian-off"} {
 		t.Run("server-"+how, func(t *testing.T) {
-			s := StartServer(t, Options{Env: relEnv})
+			env := relEnv
+			if how == "SIGKILL-guardian-off" {
+				// Without the guardian nothing removes the cgroup of a killed server: both off, as before either.
+				env = append([]string{"EXECMCP_GUARDIAN=off", "EXECMCP_CGROUP=off"}, relEnv...)
+			}
+			s := StartServer(t, Options{Env: env})
 			var rows []orphanRow
 			pgs := map[string]int{}
 			for i, c := range orphanCmds {
@@ -206,12 +212,15 @@ func TestReliabilityNoOrphans(t *testing.T) {
 				s.Stop(syscall.SIGINT)
 			case "stdin-EOF":
 				s.StopByStdinClose()
-			case "SIGKILL":
+			case "SIGKILL", "SIGKILL-guardian-off":
 				s.Kill()
 			}
 			for i, c := range orphanCmds {
 				pg := pgs[c.name]
 				if how == "SIGKILL" {
+					rows[i].note = "(the guardian kills the group)"
+				}
+				if how == "SIGKILL-guardian-off" {
 					rows[i].wantAfterEnding = c.orphansOfLeader
 					rows[i].note = "(Pdeathsig kills the leader only; the test kills the rest)"
 				}
@@ -219,7 +228,7 @@ func TestReliabilityNoOrphans(t *testing.T) {
 				if rows[i].afterEnding != rows[i].wantAfterEnding {
 					t.Errorf("server %s / %s: %d live members of group %d (%v), want %d", how, c.name, rows[i].afterEnding, pg, groupMembers(pg), rows[i].wantAfterEnding)
 				}
-				if how == "SIGKILL" {
+				if strings.HasPrefix(how, "SIGKILL") {
 					if pidAlive(pg) {
 						t.Errorf("server SIGKILL / %s: the leader %d survived (Pdeathsig)", c.name, pg)
 					}

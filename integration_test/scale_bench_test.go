@@ -72,7 +72,7 @@ func BenchmarkIngest1GB(b *testing.B) {
 	if n, err := strconv.Atoi(os.Getenv("EXECMCP_BENCH_INGEST_RUNS")); err == nil && n > 0 {
 		runs = n
 	}
-	s := StartServer(b, Options{})
+	s := StartServer(b, Options{Env: []string{"EXECMCP_LOG_MAX_BYTES=0"}}) // the memory path: see BenchmarkSpillIngest1GB
 	idleRSS := procStatusKB(s.Pid(), "VmRSS")
 	var srvD, baseD []time.Duration
 	var srvCPU, baseCPU float64
@@ -379,8 +379,8 @@ func BenchmarkSessions1000(b *testing.B) {
 		b.Errorf("%d groups survived the kills, e.g. %v", len(left), left[:min(5, len(left))])
 	}
 	// The server reaped all its children: none left, no zombie.
-	if !waitFor(20*time.Second, func() bool { return len(children(pid)) == 0 }) {
-		b.Errorf("server still has %d children (%d zombies) after the kills", len(children(pid)), len(zombieChildren(pid)))
+	if !waitFor(20*time.Second, func() bool { return len(sessionChildren(pid)) == 0 }) {
+		b.Errorf("server still has %d children (%d zombies) after the kills", len(sessionChildren(pid)), len(zombieChildren(pid)))
 	}
 	afterRSS := procStatusKB(pid, "VmRSS")
 	afterFDs := fdCount(pid)

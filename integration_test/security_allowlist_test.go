@@ -226,8 +226,8 @@ func TestSecurityTimeoutNumberText(t *testing.T) {
 		id := r.Str("sessionId")
 		s.WaitFinished(id, 10*time.Second)
 		r = s.Proc("poll", "sessionId", id)
-		if !strings.Contains(r.Text, "(timed out after 1e-300 seconds).") || len(r.Text) > 200 {
-			t.Errorf("poll = %q, want the short timed-out exit line", r.Text)
+		if want := "(no new output)\n\nProcess exited with signal SIGTERM (timed out after 1e-300 seconds).\n\n" + retryGuidance; r.Text != want {
+			t.Errorf("poll = %q, want the short timed-out exit line and the retry guidance %q", r.Text, want)
 		}
 	} else {
 		wantText(t, r, timeoutText("1e-300"))

@@ -167,10 +167,10 @@ func TestJ77NoZombiesNoLeaks(t *testing.T) {
 				return false
 			}
 		}
-		return len(zombieChildren(s.Pid())) == 0 && len(children(s.Pid())) == 0
+		return len(zombieChildren(s.Pid())) == 0 && len(sessionChildren(s.Pid())) == 0
 	})
 	if !ok {
-		t.Errorf("server still has children %v (zombies %v) or running sessions", children(s.Pid()), zombieChildren(s.Pid()))
+		t.Errorf("server still has children %v (zombies %v) or running sessions", sessionChildren(s.Pid()), zombieChildren(s.Pid()))
 	}
 }
 
@@ -185,15 +185,15 @@ func TestK78ExecArguments(t *testing.T) {
 	wantExecError(t, s.Exec("true", "timeout", "abc"), `Invalid parameter "timeout": expected a number.`)
 	wantText(t, s.Exec("echo ok", "yieldMs", "500"), "ok")
 	wantExecError(t, s.Exec("true", "cwd", "/tmp"),
-		`Unknown parameter "cwd" for exec. Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host, cols, rows.`)
+		`Unknown parameter "cwd" for exec. Known parameters: title, command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput, cols, rows.`)
 	wantExecError(t, s.Exec("true", "env", map[string]any{"A": 1}), `Invalid parameter "env": value of "A" must be a string.`)
 	wantExecError(t, s.Exec("true", "env", "A=1"), `Invalid parameter "env": expected an object of strings.`)
 	wantExecError(t, s.Call("exec", map[string]any{"command": 5}), `Invalid parameter "command": expected a string.`)
 	wantExecError(t, s.Exec("true", "background", "yes"), `Invalid parameter "background": expected a boolean.`)
 	wantExecError(t, s.Exec("true", "zeta", 1, "alpha", 2),
-		`Unknown parameter "alpha" for exec. Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host, cols, rows.`)
+		`Unknown parameter "alpha" for exec. Known parameters: title, command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput, cols, rows.`)
 	wantExecError(t, s.Exec("true", "security", "full"),
-		`Unknown parameter "security" for exec. Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host, cols, rows.`)
+		`Unknown parameter "security" for exec. Known parameters: title, command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput, cols, rows.`)
 	listEmpty(t, s)
 	wantText(t, s.Exec(`echo still-alive`), "still-alive")
 }
@@ -213,7 +213,7 @@ func TestK79Limits(t *testing.T) {
 	id, _ := s.Background(`sleep 30`)
 	wantProcError(t, s.Proc("write", "sessionId", id, "data", strings.Repeat("a", 1048577)), "data is too long (1048577 bytes; limit 1048576).")
 	wantProcError(t, s.Proc("write", "sessionId", id, "input", "x"),
-		`Unknown parameter "input" for process. Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until, cols, rows, scrollback.`)
+		`Unknown parameter "input" for process. Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until, pattern, cols, rows, scrollback.`)
 	wantText(t, s.Exec(`echo still-alive`), "still-alive")
 }
 

@@ -107,7 +107,7 @@ func TestUntilInvalidPattern(t *testing.T) {
 	if r := s.Proc("log", "sessionId", id, "until", "("); r.IsError {
 		t.Errorf("log with until: %s", r)
 	}
-	wantError(t, s.Proc("poll", "sessionId", id, "bogus", 1), `Unknown parameter "bogus" for process. Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until, cols, rows, scrollback.`)
+	wantError(t, s.Proc("poll", "sessionId", id, "bogus", 1), `Unknown parameter "bogus" for process. Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until, pattern, cols, rows, scrollback.`)
 }
 
 // A matching line inside a flood counts although the pending cap dropped most of the output.

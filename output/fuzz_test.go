@@ -33,13 +33,15 @@ func (p *pipeline) feed(text string) {
 
 // FuzzDecodeSanitize checks that reads split anywhere decode and sanitise exactly like the unsplit stream
 // (a sequence or a UTF-8 character split across reads is still whole), and that nothing the sanitiser lets
-// through is a control it must remove.
+// through is a control it must remove: a C0 control other than TAB, LF and CR, or a C1 sequence introducer.
 func FuzzDecodeSanitize(f *testing.F) {
 	seeds := []string{
 		"\xE2\x82\xAC\n", "a\377b\n", "\x1b[31mRED\x1b[0m \x1b]0;title\aok\n", "\x1b[31mX\n", "a\x01b\tc\r\n",
 		"10%\r50%\r100%\n", "\x1b[6n\x1b[?1;1049h\x1b[?1l\x1b[?6n", "\x1b]0;t\x1b\\x\x1bPq\x1b[1m", "\x1b(B\x1b 0",
 		"\xF0\x9F\x98\x80\xED\xA0\x80\xC0\x80", "\x1b]" + strings.Repeat("a", 4100), "\x1b[" + strings.Repeat("1", 70) + "m",
 		"\x1b" + strings.Repeat(" ", 20) + "0", "\x1b]x\xc2\x9cy\x1b\x1b[z", "\x1b\xc3\xa9\x1b\n",
+		"AB\u009b31mC\u009d0;t\u009cD\u0090q\x1b\\E", "\u009b6n\u009b?1h\u009b?1l", "\u00a0\u00a9\xc2\u009b\xc2",
+		"\x1b[1\u009b2\u009d\u009b3m\u009c\u009b\x1b", strings.Repeat("\u00b0", 9) + "\u009e" + strings.Repeat("x", 9) + "\a",
 	}
 	for i, s := range seeds {
 		f.Add([]byte(s), []byte{byte(i), 1, 2, 3})
@@ -94,7 +96,7 @@ func FuzzDecodeSanitize(f *testing.F) {
 			t.Fatalf("invalid UTF-8 out: %q", wantText)
 		}
 		for _, r := range wantText {
-			if r < 0x20 && r != '\t' && r != '\n' && r != '\r' {
+			if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || c1Introducer(r) {
 				t.Fatalf("control %U kept in %q", r, wantText)
 			}
 		}

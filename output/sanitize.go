@@ -39,8 +39,9 @@ const (
 	stStringEsc
 )
 
-// Sanitizer removes complete ANSI/ECMA-48 escape sequences and the C0 controls other than TAB, LF and CR from the
-// decoded text of one stream (docs/reference.md#output-sanitising). Its state survives across calls so that a
+// Sanitizer removes complete ANSI/ECMA-48 escape sequences, introduced by ESC or by their single-char C1 forms
+// (U+009B CSI; U+009D OSC, U+0090 DCS, U+0098 SOS, U+009E PM, U+009F APC), and the C0 controls other than TAB, LF
+// and CR from the decoded text of one stream (docs/reference.md#output-sanitising). Its state survives across calls so that a
 // sequence split between two reads is still removed completely.
 //
 // The zero value is ready to use (state ground).
@@ -92,8 +93,13 @@ func sanitize[T string | []byte](s *Sanitizer, text T, out []byte) ([]byte, []Ev
 			if i == len(text) {
 				break
 			}
-			if text[i] == esc {
+			switch {
+			case text[i] == esc:
 				s.state = stEscape
+			case text[i] == c1Lead:
+				// groundEnd stops at a lead byte only in front of a C1 introducer: its second byte says which.
+				s.introduce(rune(text[i+1]))
+				i++
 			}
 			i++
 			continue
@@ -131,11 +137,37 @@ func keptInGround(c byte) bool {
 	return c >= 0x20 || c == '\t' || c == '\n' || c == '\r'
 }
 
+// c1Lead is the first byte of the UTF-8 form of U+0080..U+00BF, the C1 controls among them.
+const c1Lead = 0xc2
+
+// c1Introducer reports whether r is the single-char form of a sequence introducer: U+0090 DCS, U+0098 SOS,
+// U+009B CSI, U+009D OSC, U+009E PM, U+009F APC. Other C1 chars are kept uninterpreted.
+func c1Introducer(r rune) bool {
+	switch r {
+	case 0x90, 0x98, 0x9b, 0x9d, 0x9e, 0x9f:
+		return true
+	}
+	return false
+}
+
+// introduce starts the sequence of the C1 introducer r, as its ESC form does: U+009B is ESC [, the others open a
+// string like ESC ], ESC P, ESC X, ESC ^ and ESC _.
+func (s *Sanitizer) introduce(r rune) {
+	if r == 0x9b {
+		s.state, s.n = stCSI, 0
+	} else {
+		s.state, s.n = stString, 0
+	}
+}
+
 // ground processes one char in state ground and reports whether it is kept.
 func (s *Sanitizer) ground(r rune) bool {
 	switch {
 	case r == esc:
 		s.state = stEscape
+		return false
+	case c1Introducer(r):
+		s.introduce(r)
 		return false
 	case r < 0x20 && r != '\t' && r != '\n' && r != '\r':
 		return false

@@ -18,27 +18,41 @@ func load8[T ~string | ~[]byte](s T, i int) uint64 {
 }
 
 // groundEnd returns the index of the first byte at or after i that ground does not simply keep (a C0
-// control other than TAB, LF or CR, ESC included), or len(s).
+// control other than TAB, LF or CR, ESC included, or the lead byte of a C1 sequence introducer), or len(s).
 func groundEnd[T ~string | ~[]byte](s T, i int) int {
 	for i+8 <= len(s) {
 		x := load8(s, i)
-		// Exact test for "some byte < 0x20": bytes >= 0x80 have their top bit set in x and are masked out.
-		if (x-0x20*lsb)&^x&msb == 0 {
+		// "Some byte < 0x20" is exact: bytes >= 0x80 have their top bit set in x and are masked out. "Some byte is
+		// 0xC2" (a zero byte of y) may also flag a byte after a real one; the bytes are looked at one by one then.
+		y := x ^ c1Lead*lsb
+		if ((x-0x20*lsb)&^x|(y-lsb)&^y)&msb == 0 {
 			i += 8
 			continue
 		}
 		for end := i + 8; i < end; i++ {
-			if !keptInGround(s[i]) {
+			if stopsGround(s, i) {
 				return i
 			}
 		}
 	}
 	for ; i < len(s); i++ {
-		if !keptInGround(s[i]) {
+		if stopsGround(s, i) {
 			return i
 		}
 	}
 	return len(s)
+}
+
+// stopsGround reports whether s[i] is a byte groundEnd stops at: a C0 control other than TAB, LF and CR, or the
+// lead byte of a C1 sequence introducer (two bytes, c1Lead first).
+func stopsGround[T ~string | ~[]byte](s T, i int) bool {
+	switch c := s[i]; {
+	case c < 0x20:
+		return c != '\t' && c != '\n' && c != '\r'
+	case c == c1Lead:
+		return i+1 < len(s) && c1Introducer(rune(s[i+1]))
+	}
+	return false
 }
 
 // contBytes counts the UTF-8 continuation bytes (10xxxxxx) in a word: bit 7 set and bit 6 clear.

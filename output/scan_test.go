@@ -8,7 +8,8 @@ import (
 
 func TestScanHelpers(t *testing.T) {
 	inputs := []string{"", "a", "abcdefgh", "abcdefghi", "é€😀", strings.Repeat("é", 17), "abcdefg€hijklmnop😀qrstuvw",
-		strings.Repeat("x€", 40) + "\x1b", "\x7f\x80", "\u0085\u009c", "12345678\x1f"}
+		strings.Repeat("x€", 40) + "\x1b", "\x7f\x80", "\u0085\u009c", "12345678\x1f",
+		"abcdefg\u009bx", "\u00a0\u00a9\u00b0\u00bf\u0080\u009d", strings.Repeat("\u00e9", 5) + "\u009f", "1234567\u0090"}
 	for _, s := range inputs {
 		if !utf8.ValidString(s) {
 			continue
@@ -31,7 +32,7 @@ func TestScanHelpers(t *testing.T) {
 		}
 		want := len(s)
 		for i := 0; i < len(s); i++ {
-			if !keptInGround(s[i]) {
+			if !keptInGround(s[i]) || s[i] == 0xc2 && c1Introducer(rune(s[i+1])) {
 				want = i
 				break
 			}

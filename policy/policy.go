@@ -102,4 +102,6 @@ const (
 	MaxInputBytes = 1048576
 	// MaxKeyItems is the largest number of items of process keys and of hex.
 	MaxKeyItems = 4096
+	// MaxTitleChars is the longest exec title, in chars (the maxLength of its schema, as OpenClaw's).
+	MaxTitleChars = 120
 )

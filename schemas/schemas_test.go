@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -169,20 +170,22 @@ type param struct{ name, typ, desc string }
 
 func TestExecInput(t *testing.T) {
 	params := []param{
+		{"title", "string", "Short human label for what the command does, shown with its session (at most 120 chars), e.g. \"Run unit tests\"; name the action, never claim success"},
 		{"command", "string", "Shell command to execute"},
 		{"workdir", "string", "Working directory (defaults to cwd)"},
-		{"env", "object", "Extra environment variables for the command (PATH and security-sensitive keys are rejected)"},
+		{"env", "object", "Literal overrides; no expansion. Omit to inherit. PATH and security-sensitive keys are rejected."},
 		{"yieldMs", "number", "Milliseconds to wait before backgrounding (default 10000)"},
 		{"background", "boolean", "Run in background immediately"},
 		{"timeout", "number", "Timeout in seconds (default 1800; 0 or less disables it; kills the process group on expiry)"},
 		{"pty", "boolean", "Run in a pseudo-terminal (PTY) when available (TTY-required CLIs, coding agents)"},
 		{"elevated", "boolean", "Run on the host with elevated permissions (if allowed)"},
 		{"host", "string", "Exec host/target (auto|sandbox|gateway)."},
+		{"notifyOnOutput", "string", "Announce each output line matching this regular expression (RE2) while the command runs in the background"},
 		{"cols", "integer", "Terminal width for pty sessions (default 120)"},
 		{"rows", "integer", "Terminal height for pty sessions (default 30)"},
 	}
 	m := checkParams(t, ExecInput, params,
-		"command, workdir, env, yieldMs, background, timeout, pty, elevated, host, cols, rows")
+		"title, command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput, cols, rows")
 	if !reflect.DeepEqual(m["required"], []any{"command"}) {
 		t.Errorf("required = %v", m["required"])
 	}
@@ -190,13 +193,24 @@ func TestExecInput(t *testing.T) {
 	if got := props["host"].(map[string]any)["enum"]; !reflect.DeepEqual(got, []any{"auto", "sandbox", "gateway"}) {
 		t.Errorf("host enum = %v", got)
 	}
-	if got := Params(ExecInput)[8]; got.Name != "host" || !slices.Equal(got.Enum, []string{"auto", "sandbox", "gateway"}) {
+	if got := Params(ExecInput)[9]; got.Name != "host" || !slices.Equal(got.Enum, []string{"auto", "sandbox", "gateway"}) {
 		t.Errorf("Params host = %+v", got)
 	}
 	if got := props["env"].(map[string]any)["additionalProperties"]; !reflect.DeepEqual(got, map[string]any{"type": "string"}) {
 		t.Errorf("env additionalProperties = %v", got)
 	}
-	assertOnly(t, props, map[string][]string{"host": {"enum"}, "env": {"additionalProperties"}})
+	// OpenClaw's schema contract: a bounded title whose description forbids claiming success, and an env description
+	// saying that values are literal, not expanded, and that omitting env inherits the environment.
+	if got := props["title"].(map[string]any)["maxLength"]; got != float64(120) {
+		t.Errorf("title maxLength = %v, want 120", got)
+	}
+	if !strings.Contains(props["title"].(map[string]any)["description"].(string), "never claim success") {
+		t.Error("title description does not say never claim success")
+	}
+	if !regexp.MustCompile(`(?i)literal.*no expansion.*omit to inherit`).MatchString(props["env"].(map[string]any)["description"].(string)) {
+		t.Error("env description does not explain literal values, no expansion and inheritance")
+	}
+	assertOnly(t, props, map[string][]string{"host": {"enum"}, "env": {"additionalProperties"}, "title": {"maxLength"}})
 }
 
 func TestProcessInput(t *testing.T) {
@@ -215,17 +229,18 @@ func TestProcessInput(t *testing.T) {
 		{"timeout", "number", "For poll: wait up to this many milliseconds before returning (at most 30000)"},
 		{"signal", "string", "Signal for kill: TERM (default; escalates to KILL after the grace period), INT, HUP, QUIT, USR1, USR2 or KILL"},
 		{"until", "string", "For poll: keep waiting (up to timeout) until a line of output matches this regular expression (RE2)"},
+		{"pattern", "string", "For log: only lines matching this regular expression (RE2), each prefixed with its line number; for watch: the pattern to announce"},
 		{"cols", "integer", "For resize: terminal width in columns (2..1000)"},
 		{"rows", "integer", "For resize: terminal height in rows (2..1000)"},
 		{"scrollback", "integer", "For screen: also include up to this many lines of scrollback above the screen"},
 	}
 	m := checkParams(t, ProcessInput, params,
-		"action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until, cols, rows, scrollback")
+		"action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until, pattern, cols, rows, scrollback")
 	if !reflect.DeepEqual(m["required"], []any{"action"}) {
 		t.Errorf("required = %v", m["required"])
 	}
 	props := m["properties"].(map[string]any)
-	wantActions := []any{"list", "poll", "log", "write", "send-keys", "submit", "paste", "kill", "clear", "remove", "screen", "resize"}
+	wantActions := []any{"list", "poll", "log", "write", "send-keys", "submit", "paste", "kill", "clear", "remove", "watch", "screen", "resize"}
 	if got := props["action"].(map[string]any)["enum"]; !reflect.DeepEqual(got, wantActions) {
 		t.Errorf("action enum = %v", got)
 	}
@@ -315,7 +330,7 @@ func assertOnly(t *testing.T, props map[string]any, extra map[string][]string) {
 }
 
 func TestExecOutput(t *testing.T) {
-	want := []string{"status", "sessionId", "pid", "startedAt", "cwd", "tail", "exitCode", "exitSignal", "exitReason",
+	want := []string{"status", "sessionId", "title", "pid", "startedAt", "cwd", "tail", "logPath", "exitCode", "exitSignal", "exitReason",
 		"durationMs", "aggregated", "aggregatedTruncated", "timedOut", "truncated", "warnings", "tool", "error", "systemEvents"}
 	if got := orderedKeys(t, ExecOutput, "properties"); !slices.Equal(got, want) {
 		t.Errorf("properties = %v, want %v", got, want)
@@ -325,17 +340,18 @@ func TestExecOutput(t *testing.T) {
 		t.Errorf("status enum = %v", got)
 	}
 	checkTypes(t, props, map[string]any{
-		"sessionId": "string", "pid": "integer", "startedAt": "integer", "cwd": "string", "tail": "string",
-		"exitCode": nullable("integer"), "exitSignal": nullable("string"), "exitReason": "string",
+		"sessionId": "string", "title": "string", "pid": "integer", "startedAt": "integer", "cwd": "string", "tail": "string",
+		"logPath": "string", "exitCode": nullable("integer"), "exitSignal": nullable("string"), "exitReason": "string",
 		"durationMs": "integer", "aggregated": "string", "aggregatedTruncated": "boolean", "timedOut": "boolean",
 		"truncated": "boolean", "warnings": "array", "tool": "string", "error": "string", "systemEvents": "array",
 	})
 }
 
 func TestProcessOutput(t *testing.T) {
-	want := []string{"status", "sessionId", "name", "sessions", "omitted", "aggregated", "aggregatedTruncated", "exitCode",
-		"exitSignal", "exitReason", "timedOut", "retryInMs", "matched", "match", "total", "totalLines", "totalChars", "truncated", "signal",
-		"cols", "rows", "cursor", "altScreen", "terminalTitle", "warnings", "error", "systemEvents"}
+	want := []string{"status", "sessionId", "name", "title", "sessions", "omitted", "aggregated", "aggregatedTruncated", "exitCode",
+		"exitSignal", "exitReason", "timedOut", "retryInMs", "matched", "match", "pattern", "total", "totalLines", "totalChars", "truncated",
+		"spilled", "logPath", "logBytes", "matches", "signal", "cols", "rows", "cursor", "altScreen", "terminalTitle", "warnings",
+		"error", "systemEvents"}
 	if got := orderedKeys(t, ProcessOutput, "properties"); !slices.Equal(got, want) {
 		t.Errorf("properties = %v, want %v", got, want)
 	}
@@ -344,10 +360,11 @@ func TestProcessOutput(t *testing.T) {
 		t.Errorf("status enum = %v", got)
 	}
 	checkTypes(t, props, map[string]any{
-		"sessionId": "string", "name": "string", "sessions": "array", "omitted": "integer", "aggregated": "string",
+		"sessionId": "string", "name": "string", "title": "string", "sessions": "array", "omitted": "integer", "aggregated": "string",
 		"aggregatedTruncated": "boolean", "exitCode": nullable("integer"), "exitSignal": nullable("string"),
 		"exitReason": "string", "timedOut": "boolean", "retryInMs": "integer", "matched": "boolean", "match": "string", "total": "integer",
-		"totalLines": "integer", "totalChars": "integer", "truncated": "boolean", "signal": "string",
+		"totalLines": "integer", "totalChars": "integer", "truncated": "boolean", "spilled": "boolean",
+		"logPath": "string", "logBytes": "integer", "matches": "integer", "signal": "string",
 		"cols": "integer", "rows": "integer", "cursor": "object", "altScreen": "boolean", "terminalTitle": "string",
 		"warnings": "array", "error": "string", "systemEvents": "array",
 	})
@@ -356,7 +373,7 @@ func TestProcessOutput(t *testing.T) {
 		t.Errorf("cursor properties = %v, want %v", got, cursorWant)
 	}
 	entryWant := []string{"sessionId", "status", "pid", "startedAt", "endedAt", "runtimeMs", "cwd", "command", "name",
-		"tail", "truncated", "exitCode", "exitSignal", "exitReason"}
+		"title", "tail", "truncated", "exitCode", "exitSignal", "exitReason"}
 	if got := orderedKeys(t, ProcessOutput, "properties", "sessions", "items", "properties"); !slices.Equal(got, entryWant) {
 		t.Errorf("list entry properties = %v, want %v", got, entryWant)
 	}
@@ -394,6 +411,7 @@ func TestOutputExamples(t *testing.T) {
 		`{"status":"completed","exitCode":1,"exitReason":"exit","durationMs":12,"aggregated":"nope","cwd":"/tmp","truncated":false}`,
 		`{"status":"failed","exitCode":null,"exitSignal":"SIGTERM","exitReason":"overall-timeout","durationMs":1003,"aggregated":"","timedOut":true,"cwd":"/tmp","truncated":false,"warnings":["Warning: background execution is disabled; running synchronously."]}`,
 		`{"status":"running","sessionId":"amber-atlas","pid":4242,"startedAt":1767225600000,"cwd":"/tmp","tail":"","systemEvents":["x"]}`,
+		`{"status":"running","sessionId":"amber-atlas","pid":4242,"startedAt":1767225600000,"cwd":"/tmp","tail":"","logPath":"/run/user/1000/execmcp/42/amber-atlas.log"}`,
 		`{"status":"error","tool":"exec","error":"Provide a command to start."}`,
 		`{"status":"failed","exitReason":"manual-cancel","cwd":"/tmp"}`,
 		`{"status":"completed","aggregated":"x","aggregatedTruncated":true,"futureField":1}`,
@@ -406,6 +424,7 @@ func TestOutputExamples(t *testing.T) {
 		`{"status":"failed","sessionId":"a","exitCode":null,"exitSignal":"SIGTERM","exitReason":"overall-timeout","timedOut":true,"aggregated":"x"}`,
 		`{"status":"completed","sessionId":"a","total":3,"totalLines":3,"totalChars":14,"truncated":false,"exitCode":0,"exitSignal":null,"exitReason":"exit"}`,
 		`{"status":"completed","sessionId":"a","signal":"SIGTERM"}`,
+		`{"status":"running","sessionId":"a","total":100000,"totalLines":100000,"totalChars":588895,"truncated":true,"spilled":true,"logBytes":588895,"logPath":"/tmp/execmcp-0/42/a.log","matches":1,"pattern":"^77777$"}`,
 		`{"status":"running","sessionId":"a","warnings":["Invalid hex byte: zz"]}`,
 		`{"status":"failed","error":"No session found for a"}`,
 		`{"status":"running","sessionId":"a","cols":80,"rows":24,"cursor":{"row":0,"col":1,"visible":true},"altScreen":false,"terminalTitle":"vim","name":"vim"}`,
@@ -427,6 +446,8 @@ func TestOutputExamples(t *testing.T) {
 		{ProcessOutput, `{"status":"completed","sessions":[{"pid":"1"}]}`},
 		{ProcessOutput, `{"status":"running","cursor":{"row":"0"}}`},
 		{ProcessOutput, `{"status":"running","altScreen":"yes"}`},
+		{ProcessOutput, `{"status":"running","spilled":"yes"}`},
+		{ProcessOutput, `{"status":"running","matches":1.5}`},
 	}
 	for _, ex := range execExamples {
 		if err := validate(decode(t, ExecOutput), decodeAny(t, ex)); err != "" {

@@ -25,7 +25,7 @@ func (r *Registry) newID() string {
 	return newSlug(r.opts.Rand, func(id string) bool {
 		_, running := r.running[id]
 		_, finished := r.finished[id]
-		return running || finished
+		return running || finished || r.reserved[id]
 	}, func() int64 { return r.opts.Now().UnixMilli() })
 }
 

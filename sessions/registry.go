@@ -1,15 +1,17 @@
 // Package sessions owns every process execmcp starts: spawning, supervision (readers, reaping, the bounded
 // drain after exit), termination of process groups, the registry of running sessions and finished records,
-// ids, retention caps, the TTL sweeper and the process-group ledger. It reports what happened as typed data
+// ids, retention caps, the TTL sweeper, the process-group ledger, the session cgroups (cgroup.go) and both ends of
+// the guardian process that outlives the server (guardian.go). It reports what happened as typed data
 // (Info with its Failure, PTYFallback, the Err* values, WriteError, SignalError) and builds no text the agent
 // sees: package tools words every result.
 //
 // Concurrency contract: a Registry is safe for concurrent use. Map membership changes under the registry
 // lock, per-session state under the session lock, and the lock order is registry, then session. No lock is
-// held while doing I/O, signalling or waiting; the one exception is the ingest semaphore, which a reader holds
-// across one non-blocking read and the recording of its chunk (never across a blocking wait). The registry
+// held while doing I/O, signalling or waiting; the exceptions are the ingest semaphore, which a reader holds
+// across one non-blocking read and the recording of its chunk (never across a blocking wait), and the guardian's
+// lock, held across one non-blocking write of a record to keep the records in order. The registry
 // owns every goroutine it starts (readers, the waiter of each session, timeout and escalation timers, the
-// sweeper); Close terminates every process group and waits for all of them.
+// sweeper, the cgroup watcher); Close terminates every process group and waits for all of them.
 package sessions
 
 import (
@@ -22,8 +24,11 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/execmcp/execmcp/output"
 )
@@ -56,6 +61,9 @@ type Options struct {
 	// OnOutput is called after output was appended to a backgrounded session, outside all locks, from the
 	// session's reader goroutine (so at most once per read). It must not block. Nil means no callback.
 	OnOutput func(scope, id string)
+	// OnWatch is called with each output-watcher announcement (docs/reference.md#watch-events), outside all
+	// locks, in order per session, and for a session always before OnExit. It must not block. Nil means none.
+	OnWatch func(Announcement)
 	// IngestWorkers is how many session readers may decode and record output at the same time; 0 means
 	// GOMAXPROCS-1, at least 1. See Registry.ingest.
 	IngestWorkers int
@@ -66,6 +74,14 @@ type Options struct {
 	// the others wait in the runtime poller. It bounds the OS threads they create (Go never ends them). 0 means
 	// 64.
 	PollingReaders int
+	// Log configures spill files (docs/reference.md#spill); the zero value turns them off.
+	Log LogOptions
+	// Guardian is told about every process group the registry starts and every one that is gone, and gets the
+	// goodbye when Close completed (docs/reference.md#guardian). The registry closes it. Nil means no guardian.
+	Guardian *Guardian
+	// Cgroups places each session's leader in a cgroup of its own, killed with the session's group
+	// (docs/reference.md#cgroups). The registry closes it. Nil means no cgroups.
+	Cgroups *Cgroups
 }
 
 // Registry holds the sessions of every scope.
@@ -76,8 +92,11 @@ type Registry struct {
 	mu         sync.Mutex
 	running    map[string]*Session // includes removed sessions until they finalize
 	finished   map[string]*Session
-	ledger     map[int]string      // pgid -> scope, until the group is empty
-	escalating map[int]*time.Timer // pgid -> pending TERM->KILL escalation
+	ledger     map[int]*ledgerEntry // pgid -> the group, until it is empty
+	reserved   map[string]bool      // ids of sessions being spawned
+	cgWatch    *cgroupWatch         // watches the cgroups of finished sessions until they empty; nil until needed
+	cgWatched  chan struct{}        // closed when cgWatch's goroutine returned
+	escalating map[int]*time.Timer  // pgid -> pending TERM->KILL escalation
 	closing    bool
 	sweeping   bool
 	// grown counts running sessions with an enlarged stdout pipe: pipe memory counts against a per-user limit
@@ -94,8 +113,17 @@ type Registry struct {
 	// readySet, awaitExit).
 	pollSlots chan struct{}
 
+	// stats are the counters Stats reads (sessions/stats.go).
+	stats counters
+
 	wg   sync.WaitGroup
 	quit chan struct{}
+
+	// logTotal is the size of every spill file of the registry together (LogOptions.TotalMaxBytes).
+	logTotal atomic.Int64
+	// logMade is the server's log directory once created (logDir); guarded by logMu.
+	logMu   sync.Mutex
+	logMade string
 
 	// noTerminal starts PTY sessions without a terminal emulator (the baseline of BenchmarkPTYFlood).
 	noTerminal bool
@@ -154,12 +182,19 @@ func New(opts Options) *Registry {
 		logger:     logger,
 		running:    map[string]*Session{},
 		finished:   map[string]*Session{},
-		ledger:     map[int]string{},
+		ledger:     map[int]*ledgerEntry{},
+		reserved:   map[string]bool{},
 		escalating: map[int]*time.Timer{},
 		ingest:     make(chan struct{}, opts.IngestWorkers),
 		pollSlots:  make(chan struct{}, opts.PollingReaders),
 		quit:       make(chan struct{}),
 	}
+}
+
+// ledgerEntry is a process group the registry started: its scope and the session's cgroup (nil = none).
+type ledgerEntry struct {
+	scope string
+	cg    *cgroup
 }
 
 // ErrClosed is returned by Start after Close began.
@@ -170,34 +205,44 @@ var ErrClosed = errors.New("server is shutting down")
 // when the second attempt fails too). An error means nothing was started and nothing is registered.
 func (r *Registry) Start(spec Spec) (*Session, *PTYFallback, error) {
 	r.mu.Lock()
-	closing := r.closing
-	r.mu.Unlock()
-	if closing {
+	if r.closing {
+		r.mu.Unlock()
 		return nil, nil, ErrClosed
 	}
-	r.mu.Lock()
 	grow := r.grown < maxGrownPipes
+	// The id comes first: it names the session's cgroup, which must exist before the leader does.
+	id := r.newID()
+	r.reserved[id] = true
 	r.mu.Unlock()
 	var fallback *PTYFallback
-	p, err := spawnRetry(spec, spec.PTY, grow, r.readerOpts())
+	p, cg, err := r.spawn(id, spec, spec.PTY, grow)
 	if err != nil && spec.PTY {
 		fallback = &PTYFallback{Err: err}
-		p, err = spawnRetry(spec, false, grow, r.readerOpts())
+		p, cg, err = r.spawn(id, spec, false, grow)
 	}
 	if err != nil {
+		r.mu.Lock()
+		delete(r.reserved, id)
+		r.mu.Unlock()
 		return nil, fallback, err
 	}
 	s := newSession(r, spec, p)
+	if r.opts.Guardian != nil {
+		// Recorded before anything else, to keep short the time in which the group runs unknown to the guardian.
+		start, _ := procStartTime(s.pid)
+		r.opts.Guardian.recordStart(s.pid, start, cg)
+	}
 
 	r.mu.Lock()
-	s.id = r.newID()
+	s.id = id
+	delete(r.reserved, id)
 	r.running[s.id] = s
-	r.ledger[s.pid] = spec.Scope
+	r.ledger[s.pid] = &ledgerEntry{scope: spec.Scope, cg: cg}
 	if p.grown {
 		r.grown++
 	}
 	r.ensureSweeper()
-	closing = r.closing
+	closing := r.closing
 	r.wg.Add(2)
 	r.mu.Unlock()
 
@@ -224,12 +269,36 @@ func (r *Registry) readerOpts() readerOpts {
 // maxGrownPipes bounds the sessions whose stdout pipe is enlarged (16 MiB of pipe buffers at most).
 const maxGrownPipes = 16
 
+// spawn starts the session id's leader, inside a new cgroup of its own when cgroups are on. A spawn that fails
+// inside the cgroup but works outside it means the system does not let the server place processes in its groups
+// (no clone3, a seccomp filter, delegation): cgroups are turned off for good, with one info line.
+func (r *Registry) spawn(id string, spec Spec, pty, grow bool) (*proc, *cgroup, error) {
+	cg, fd, err := r.opts.Cgroups.create(id)
+	if err != nil && r.opts.Cgroups.warned.CompareAndSwap(false, true) {
+		r.logger.Warn("session cgroup not created; the session runs without one", "err", err)
+	}
+	p, err := spawnRetry(spec, pty, grow, r.readerOpts(), fd)
+	if fd >= 0 {
+		_ = unix.Close(fd)
+	}
+	if err != nil && cg != nil {
+		_ = cg.remove()
+		cg = nil
+		inside := err
+		p, err = spawnRetry(spec, pty, grow, r.readerOpts(), -1)
+		if err == nil && r.opts.Cgroups.off.CompareAndSwap(false, true) {
+			r.logger.Info(CgroupsUnavailable, "reason", "placing a process in a cgroup failed: "+inside.Error())
+		}
+	}
+	return p, cg, err
+}
+
 // spawnRetry retries a spawn that failed with EAGAIN once after 100 ms (process table or memory pressure).
-func spawnRetry(spec Spec, pty, grow bool, ro readerOpts) (*proc, error) {
-	p, err := spawn(spec, pty, grow, ro)
+func spawnRetry(spec Spec, pty, grow bool, ro readerOpts, cgfd int) (*proc, error) {
+	p, err := spawn(spec, pty, grow, ro, cgfd)
 	if err != nil && errors.Is(err, syscall.EAGAIN) {
 		time.Sleep(100 * time.Millisecond)
-		p, err = spawn(spec, pty, grow, ro)
+		p, err = spawn(spec, pty, grow, ro, cgfd)
 	}
 	return p, err
 }
@@ -380,7 +449,7 @@ func (r *Registry) Kill(scope, id string, sig syscall.Signal) (Info, error) {
 		err = r.terminate(s, ReasonCancel)
 	case syscall.SIGKILL:
 		s.recordReason(ReasonCancel)
-		err = signalGroup(s.pid, syscall.SIGKILL)
+		err = r.killGroup(s.pid)
 	default:
 		err = signalGroup(s.pid, sig)
 	}
@@ -400,6 +469,7 @@ func (r *Registry) Clear(scope, id string) (Info, error) {
 	}
 	delete(r.finished, id)
 	r.mu.Unlock()
+	s.dropLog()
 	return s.info(false), nil
 }
 
@@ -410,6 +480,7 @@ func (r *Registry) Remove(scope, id string) (Info, bool, error) {
 	if s, ok := r.finished[id]; ok && s.scope == scope {
 		delete(r.finished, id)
 		r.mu.Unlock()
+		s.dropLog()
 		return s.info(false), false, nil
 	}
 	s, ok := r.running[id]
@@ -444,10 +515,11 @@ func (r *Registry) terminate(s *Session, reason Reason) error {
 }
 
 // terminateGroup sends SIGTERM to the group and arms one SIGKILL escalation for it, or SIGKILL at once when
-// the grace is zero. ESRCH counts as success.
+// the grace is zero. ESRCH counts as success. The escalation also kills the group's cgroup, which reaches the
+// descendants that left the group and did not get the SIGTERM.
 func (r *Registry) terminateGroup(pgid int) error {
 	if r.opts.KillGrace == 0 {
-		return signalGroup(pgid, syscall.SIGKILL)
+		return r.killGroup(pgid)
 	}
 	if err := signalGroup(pgid, syscall.SIGTERM); err != nil {
 		return err
@@ -460,8 +532,8 @@ func (r *Registry) terminateGroup(pgid int) error {
 	r.wg.Add(1)
 	r.escalating[pgid] = time.AfterFunc(r.opts.KillGrace, func() {
 		defer r.wg.Done()
-		if groupAlive(pgid) {
-			_ = signalGroup(pgid, syscall.SIGKILL)
+		if r.groupLive(pgid) {
+			_ = r.killGroup(pgid)
 		}
 		r.mu.Lock()
 		delete(r.escalating, pgid)
@@ -491,8 +563,38 @@ func (r *Registry) KillAll() {
 	}
 	r.mu.Unlock()
 	for _, pgid := range pgids {
-		_ = signalGroup(pgid, syscall.SIGKILL)
+		_ = r.killGroup(pgid)
 	}
+}
+
+// killGroup sends SIGKILL to the process group and kills its cgroup, if it has one. ESRCH counts as success.
+func (r *Registry) killGroup(pgid int) error {
+	err := signalGroup(pgid, syscall.SIGKILL)
+	if cg := r.cgroupOf(pgid); cg != nil {
+		if cerr := cg.kill(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// cgroupOf returns the cgroup of a ledger group, nil when it has none.
+func (r *Registry) cgroupOf(pgid int) *cgroup {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e := r.ledger[pgid]; e != nil {
+		return e.cg
+	}
+	return nil
+}
+
+// groupLive reports whether the group has members, or its cgroup processes.
+func (r *Registry) groupLive(pgid int) bool {
+	if groupAlive(pgid) {
+		return true
+	}
+	cg := r.cgroupOf(pgid)
+	return cg != nil && cg.populated()
 }
 
 // Close shuts the registry down (docs/reference.md#shutdown): no more exit callbacks, every running session is
@@ -520,7 +622,7 @@ func (r *Registry) Close(ctx context.Context) error {
 	}
 	for _, pgid := range r.ledgerGroups() {
 		if r.opts.KillGrace == 0 {
-			_ = signalGroup(pgid, syscall.SIGKILL)
+			_ = r.killGroup(pgid)
 		} else {
 			_ = signalGroup(pgid, syscall.SIGTERM)
 		}
@@ -562,7 +664,7 @@ wait:
 		case <-grace.C:
 			killed = true
 			for _, pgid := range r.aliveGroups() {
-				_ = signalGroup(pgid, syscall.SIGKILL)
+				_ = r.killGroup(pgid)
 			}
 			if allDone == nil {
 				break wait
@@ -577,7 +679,7 @@ wait:
 	}
 	if !killed {
 		for _, pgid := range r.aliveGroups() {
-			_ = signalGroup(pgid, syscall.SIGKILL)
+			_ = r.killGroup(pgid)
 		}
 	}
 
@@ -589,22 +691,59 @@ wait:
 		}
 		delete(r.escalating, pgid)
 	}
+	watch, watched := r.cgWatch, r.cgWatched
 	r.mu.Unlock()
+	if watch != nil {
+		// Its goroutine may be dropping a group: that must be over before the groups left are counted.
+		watch.close()
+		<-watched
+	}
 
-	if alive := r.aliveGroups(); len(alive) > 0 {
+	// Killed cgroups empty a moment after the kill; their directories are removed once they have.
+	r.drainCgroups(time.Now().Add(time.Second))
+	alive := r.aliveGroups()
+	if len(alive) > 0 {
 		r.logger.Warn("process groups could not be confirmed dead", "pgids", alive)
 	}
+	// The spill files go with the server (docs/reference.md#spill), even when a session could not be waited for.
+	defer r.removeLogDir()
+	var err error
 	if timedOut {
-		return errors.New("sessions: shutdown did not complete in time")
+		err = errors.New("sessions: shutdown did not complete in time")
+	} else {
+		waited := make(chan struct{})
+		go func() { r.wg.Wait(); close(waited) }()
+		select {
+		case <-waited:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
 	}
-	waited := make(chan struct{})
-	go func() { r.wg.Wait(); close(waited) }()
-	select {
-	case <-waited:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	// Last, once no waiter drops a group any more: the server's cgroup, then the goodbye, only when nothing is
+	// left (otherwise the guardian makes one more attempt).
+	if r.opts.Cgroups != nil {
+		if cerr := r.opts.Cgroups.Close(); cerr != nil {
+			r.logger.Debug("cgroup not removed", "err", cerr)
+		}
 	}
+	r.opts.Guardian.closeIfAny(len(alive) == 0 && !timedOut)
+	return err
+}
+
+// drainCgroups waits until deadline for the cgroups left in the ledger to empty, then drops the empty groups.
+func (r *Registry) drainCgroups(deadline time.Time) {
+	r.mu.Lock()
+	var dirs []string
+	for _, e := range r.ledger {
+		if e.cg != nil {
+			dirs = append(dirs, e.cg.dir)
+		}
+	}
+	r.mu.Unlock()
+	if len(dirs) > 0 {
+		waitEmpty(dirs, deadline)
+	}
+	r.probeLedger()
 }
 
 // Orphan cleans up a scope whose client went away for good (docs/reference.md#disconnect): every running
@@ -621,18 +760,21 @@ func (r *Registry) Orphan(scope string) int {
 			sessionGroups[s.pid] = true
 		}
 	}
+	var gone []*Session
 	for id, s := range r.finished {
 		if s.scope == scope {
 			delete(r.finished, id)
+			gone = append(gone, s)
 		}
 	}
 	var groups []int
-	for pgid, sc := range r.ledger {
-		if sc == scope && !sessionGroups[pgid] {
+	for pgid, e := range r.ledger {
+		if e.scope == scope && !sessionGroups[pgid] {
 			groups = append(groups, pgid)
 		}
 	}
 	r.mu.Unlock()
+	dropLogs(gone)
 	for _, s := range victims {
 		s.mu.Lock()
 		s.removed = true
@@ -656,21 +798,97 @@ func (r *Registry) ledgerGroups() []int {
 	return pgids
 }
 
-// aliveGroups probes the ledger and returns the groups that still have members that are not zombies.
+// aliveGroups probes the ledger and returns the groups that still have members that are not zombies, or whose
+// cgroup still has processes.
 func (r *Registry) aliveGroups() []int {
 	r.probeLedger()
-	return liveGroups(r.ledgerGroups())
+	pgids := r.ledgerGroups()
+	live := liveGroups(pgids)
+	seen := make(map[int]bool, len(live))
+	for _, g := range live {
+		seen[g] = true
+	}
+	for _, g := range pgids {
+		if cg := r.cgroupOf(g); !seen[g] && cg != nil && cg.populated() {
+			live = append(live, g)
+		}
+	}
+	return live
 }
 
 // probeLedger drops groups that have no members any more. A group whose leader is still a running session is
 // kept: its pgid is the leader's pid, which cannot be reused before the waiter reaps it.
 func (r *Registry) probeLedger() {
 	for _, pgid := range r.ledgerGroups() {
-		if !groupAlive(pgid) {
-			r.mu.Lock()
-			delete(r.ledger, pgid)
-			r.mu.Unlock()
+		r.probeGroup(pgid)
+	}
+}
+
+// probeGroup drops the ledger group pgid when it has no live member: its cgroup is removed and the guardian told.
+// A group with a cgroup lives as long as the cgroup has processes (they include every member that stayed in the
+// group and those that left it) and is watched meanwhile, so that it is dropped as soon as the cgroup empties.
+func (r *Registry) probeGroup(pgid int) {
+	r.mu.Lock()
+	e := r.ledger[pgid]
+	r.mu.Unlock()
+	switch {
+	case e == nil:
+		return
+	case e.cg == nil:
+		if groupAlive(pgid) {
+			return
 		}
+	case e.cg.populated():
+		r.watchCgroup(e.cg, pgid)
+		return
+	case groupAlive(pgid) && len(liveGroups([]int{pgid})) > 0:
+		return // a member was moved out of the cgroup: the sweeper probes it again
+	}
+	r.mu.Lock()
+	if r.ledger[pgid] != e { // a new group took the pgid meanwhile
+		r.mu.Unlock()
+		return
+	}
+	delete(r.ledger, pgid)
+	watch := r.cgWatch
+	r.mu.Unlock()
+	if e.cg != nil {
+		if watch != nil {
+			watch.forget(pgid)
+		}
+		if err := e.cg.remove(); err != nil {
+			r.logger.Debug("session cgroup not removed", "dir", e.cg.dir, "err", err)
+		}
+	}
+	r.opts.Guardian.recordGone(pgid)
+}
+
+// watchCgroup makes the cgroup watcher probe pgid whenever its cgroup's population changes; the watcher starts
+// with the first cgroup that outlives its session, and stops at Close.
+func (r *Registry) watchCgroup(cg *cgroup, pgid int) {
+	r.mu.Lock()
+	if r.quitClosed() {
+		r.mu.Unlock()
+		return
+	}
+	if r.cgWatch == nil {
+		w, err := newCgroupWatch()
+		if err != nil {
+			r.mu.Unlock()
+			return
+		}
+		r.cgWatch, r.cgWatched = w, make(chan struct{})
+		r.wg.Add(1)
+		go func(done chan struct{}) {
+			defer r.wg.Done()
+			defer close(done)
+			w.run(r.probeGroup)
+		}(r.cgWatched)
+	}
+	w := r.cgWatch
+	r.mu.Unlock()
+	if err := w.add(cg, pgid); err == nil && !cg.populated() {
+		r.probeGroup(pgid) // it emptied before the watch existed
 	}
 }
 
@@ -687,17 +905,17 @@ func (r *Registry) finalize(s *Session) {
 	keep := s.backgrounded && !s.removed
 	closing := r.closing
 	s.mu.Unlock()
+	var evicted []*Session
 	if keep {
 		r.finished[s.id] = s
-		r.evict(s.scope)
+		evicted = r.evict(s.scope)
+	} else {
+		evicted = []*Session{s} // a record that is not kept takes its spill file along
 	}
 	r.mu.Unlock()
-	if !groupAlive(s.pid) {
-		r.mu.Lock()
-		delete(r.ledger, s.pid)
-		r.mu.Unlock()
-	}
+	dropLogs(evicted)
 	info := s.info(false)
+	r.stats.recordFinished(info)
 	code := any(nil)
 	if info.ExitCode != nil {
 		code = *info.ExitCode
@@ -709,10 +927,13 @@ func (r *Registry) finalize(s *Session) {
 		r.opts.OnExit(info)
 	}
 	s.finish()
+	// After the waiters woke: the cgroup's removal and the guardian's record are not on the path of a call that
+	// waits for the session.
+	r.probeGroup(s.pid)
 }
 
-// evict enforces the per-scope caps on finished records. Caller holds r.mu.
-func (r *Registry) evict(scope string) {
+// evict enforces the per-scope caps on finished records and returns the records it deleted. Caller holds r.mu.
+func (r *Registry) evict(scope string) []*Session {
 	var recs []*Session
 	chars := 0
 	for _, s := range r.finished {
@@ -722,7 +943,7 @@ func (r *Registry) evict(scope string) {
 		}
 	}
 	if len(recs) <= r.opts.MaxFinished && chars <= r.opts.MaxFinishedChars {
-		return
+		return nil
 	}
 	sort.Slice(recs, func(i, j int) bool {
 		a, b := recs[i], recs[j]
@@ -734,6 +955,7 @@ func (r *Registry) evict(scope string) {
 		}
 		return a.id < b.id
 	})
+	var evicted []*Session
 	for _, s := range recs {
 		if len(recs) <= r.opts.MaxFinished && chars <= r.opts.MaxFinishedChars {
 			break
@@ -741,8 +963,10 @@ func (r *Registry) evict(scope string) {
 		delete(r.finished, s.id)
 		recs = recs[1:]
 		chars -= s.retainedChars()
+		evicted = append(evicted, s)
 		r.logger.Debug("finished record evicted", "id", s.id, "scope", scope)
 	}
+	return evicted
 }
 
 // ensureSweeper starts the sweeper if it is not running. Caller holds r.mu.
@@ -777,11 +1001,14 @@ func (r *Registry) sweep() {
 func (r *Registry) sweepOnce() bool {
 	r.probeLedger()
 	now := r.opts.Now()
+	var expired []*Session
+	defer func() { dropLogs(expired) }() // after the unlock below
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for id, s := range r.finished {
 		if Expired(s.endedAt, now, r.opts.TTL) {
 			delete(r.finished, id)
+			expired = append(expired, s)
 			r.logger.Debug("finished record expired", "id", id, "scope", s.scope)
 		}
 	}

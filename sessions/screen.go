@@ -32,14 +32,9 @@ const (
 	maxTitleChars = 1000
 )
 
-// Errors of the terminal actions.
-var (
-	// ErrNoTerminal: the session runs without a terminal (not started with pty: true, or the PTY spawn fell
-	// back to pipes).
-	ErrNoTerminal = errors.New("session has no terminal")
-	// ErrNotRunning: the session finished; its terminal cannot be resized any more.
-	ErrNotRunning = errors.New("session is not running")
-)
+// ErrNoTerminal is returned by Screen and Resize for a session that runs without a terminal (not started with
+// pty: true, or the PTY spawn fell back to pipes).
+var ErrNoTerminal = errors.New("session has no terminal")
 
 // Screen is what the terminal of a PTY session shows (docs/reference.md#process-screen).
 type Screen struct {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/execmcp/execmcp/output"
 )
@@ -49,6 +50,11 @@ type Session struct {
 	done        chan struct{}
 	timer       *time.Timer
 
+	// watchDeliver serialises deliveries of announcements (deliverWatch).
+	watchDeliver sync.Mutex
+	// spillable: the session may be backgrounded and spilling is on (docs/reference.md#spill).
+	spillable bool
+
 	mu            sync.Mutex
 	state         state
 	buf           *output.Buffer
@@ -61,7 +67,10 @@ type Session struct {
 	writable      bool
 	retry         int
 	untils        []*untilWait
+	watch         *watcher       // the output watcher; nil when none (docs/reference.md#watch)
+	watchOut      []Announcement // announcements not delivered yet
 	cursor        CursorMode
+	spill         *spill // the spill file; nil until the output exceeds the retention cap
 	sawOutput     bool
 	endedAt       time.Time
 	exitCode      *int
@@ -95,12 +104,16 @@ func newSession(r *Registry, spec Spec, p *proc) *Session {
 		writable:     p.input != nil,
 		cursor:       CursorNormal,
 		backgrounded: spec.Background,
+		spillable:    spec.Spill && r.opts.Log.Dir != "",
 	}
 	if p.pty {
 		s.cursor = CursorUnknown
 		if !r.noTerminal {
 			s.term = newTerminal(spec.termSize())
 		}
+	}
+	if spec.Watch != nil {
+		s.watch = newWatcher(spec.Watch)
 	}
 	return s
 }
@@ -133,12 +146,33 @@ func (s *Session) supervise() {
 // copies what it keeps, so a flood produces no garbage per read.
 func (s *Session) appendOutput(stream output.Stream, text []byte, events []output.Event) (dsr int) {
 	s.mu.Lock()
+	var sp *spill // the spill file to write text to, outside the lock
+	var chars int
 	if len(text) > 0 {
 		for _, w := range s.untils {
 			w.feed(stream, text)
 		}
+		if s.watch != nil {
+			s.feedWatch(stream, text)
+		}
+		dropped := s.buf.DiscardedChars()
+		before := s.buf.TotalChars()
+		started := false
+		if s.spill == nil && s.spillable && !s.removed && before+len(text) > s.r.opts.MaxOutputChars { // bytes >= chars
+			if n := utf8.RuneCount(text); before+n > s.r.opts.MaxOutputChars {
+				s.startSpill(text, n)
+				started = true
+			}
+		}
 		s.buf.AppendBytes(stream, text)
+		s.r.stats.recordOutput(s.pty, stream, len(text), s.buf.DiscardedChars()-dropped)
 		s.sawOutput = true
+		if s.spill != nil {
+			s.spill.count(text)
+			if !started && !s.removed {
+				sp, chars = s.spill, s.buf.TotalChars()-before
+			}
+		}
 	}
 	for _, ev := range events {
 		switch ev {
@@ -163,7 +197,14 @@ func (s *Session) appendOutput(stream output.Stream, text []byte, events []outpu
 		s.changedTaken = false
 	}
 	notify := len(text) > 0 && s.backgrounded && !s.removed && s.r.opts.OnOutput != nil
+	announce := len(s.watchOut) > 0
 	s.mu.Unlock()
+	if sp != nil {
+		sp.write(s.r, text, chars)
+	}
+	if announce {
+		s.deliverWatch()
+	}
 	if notify {
 		s.r.opts.OnOutput(s.scope, s.id)
 	}
@@ -216,6 +257,7 @@ func (s *Session) wait() {
 	s.src.stop()
 	<-s.readersDone
 	s.src.close()
+	s.closeSpill()
 
 	// Closing the input also wakes a writer blocked on a full pipe; it then reports not writable.
 	s.mu.Lock()
@@ -225,7 +267,10 @@ func (s *Session) wait() {
 	s.writable = false
 	s.retry = 0
 	s.outcome = s.classify()
+	// Announcements end with the session: what was queued goes out before the exit event.
+	s.stopWatchLocked()
 	s.mu.Unlock()
+	s.deliverWatch()
 
 	s.r.finalize(s)
 }
@@ -343,11 +388,16 @@ const cursorAfter = 2000 * time.Millisecond
 func (s *Session) info(withAggregated bool) Info {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.infoLocked(withAggregated)
+}
+
+// infoLocked is info for a caller that holds s.mu.
+func (s *Session) infoLocked(withAggregated bool) Info {
 	if s.cursor == CursorUnknown && s.sawOutput && s.r.opts.Now().Sub(s.startedAt) >= cursorAfter {
 		s.cursor = CursorNormal
 	}
 	in := Info{
-		ID: s.id, Scope: s.scope, Command: s.spec.Command, Name: s.spec.Name, Cwd: s.spec.Dir,
+		ID: s.id, Scope: s.scope, Command: s.spec.Command, Name: s.spec.Name, Title: s.spec.Title, Cwd: s.spec.Dir,
 		Pid: s.pid, PTY: s.pty, StartedAt: s.startedAt, EndedAt: s.endedAt,
 		Status: "running", Backgrounded: s.backgrounded, Finalizing: s.state == stateFinalizing,
 		Timeout: s.spec.Timeout, TimeoutSec: s.spec.TimeoutSec,
@@ -355,7 +405,10 @@ func (s *Session) info(withAggregated bool) Info {
 		DiscardedChars: s.buf.DiscardedChars(), AggregatedChars: s.buf.AggregatedChars(),
 		KillRequested: s.killRequested, NotifyOnExit: s.spec.NotifyOnExit,
 		NotifyOnExitEmptySuccess: s.spec.NotifyOnExitEmptySuccess, CursorMode: s.cursor,
-		Writable: s.writable && s.input != nil,
+		Writable: s.writable && s.input != nil, Wrapped: len(s.spec.Wrapper) > 0,
+	}
+	if s.spill != nil {
+		in.Log = s.spill.info()
 	}
 	if s.state == stateFinished {
 		in.Finalizing = false

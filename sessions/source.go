@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
@@ -32,28 +33,34 @@ type source interface {
 // spawn fail and exercise the pipe fallback (docs/reference.md#exec-pty).
 var openPTY = pty.Open
 
-// ptySource reads the PTY master, a non-blocking descriptor served by the runtime poller: closing it wakes a
-// blocked Read.
+// ptySource reads the PTY master, a non-blocking descriptor served by the runtime poller: a read deadline in
+// the past wakes a blocked Read.
 type ptySource struct{ f *os.File }
 
 func (p ptySource) run(s *Session) {
 	var dec output.Decoder
 	var san output.Sanitizer
 	buf := make([]byte, readSize)
+	record := func(b []byte) {
+		s.r.ingest <- struct{}{} // see Registry.ingest
+		s.term.write(b)          // the raw bytes: the emulator interprets what sanitising removes
+		clean, events := san.SanitizeBytes(dec.DecodeBytes(b))
+		dsr := s.appendOutput(output.Stdout, clean, events)
+		<-s.r.ingest
+		// Programs that probe the terminal wait for a cursor-position report; answer each query.
+		for range dsr {
+			s.replyDSR()
+		}
+	}
 	for {
 		n, err := p.f.Read(buf)
 		if n > 0 {
-			s.r.ingest <- struct{}{} // see Registry.ingest
-			s.term.write(buf[:n])    // the raw bytes: the emulator interprets what sanitising removes
-			clean, events := san.SanitizeBytes(dec.DecodeBytes(buf[:n]))
-			dsr := s.appendOutput(output.Stdout, clean, events)
-			<-s.r.ingest
-			// Programs that probe the terminal wait for a cursor-position report; answer each query.
-			for range dsr {
-				s.replyDSR()
-			}
+			record(buf[:n])
 		}
 		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				p.drain(buf, record)
+			}
 			break
 		}
 	}
@@ -61,7 +68,34 @@ func (p ptySource) run(s *Session) {
 	s.term.finish()
 }
 
-func (p ptySource) stop()  { _ = p.f.Close() }
+// drain records what the terminal holds when stop ended the reads, like pipeSource's final pass: without waiting,
+// and at most maxBurstReads+1 reads, so a descendant that keeps writing cannot hold it.
+func (p ptySource) drain(buf []byte, record func([]byte)) {
+	_ = p.f.SetReadDeadline(time.Time{})
+	rc, err := p.f.SyscallConn()
+	if err != nil {
+		return
+	}
+	for reads := 0; reads <= maxBurstReads; reads++ {
+		var n int
+		var rerr error
+		// The callback reports done at once: a read that would block ends the drain instead of waiting.
+		if err := rc.Read(func(fd uintptr) bool { n, rerr = unix.Read(int(fd), buf); return true }); err != nil {
+			return
+		}
+		if n > 0 {
+			record(buf[:n])
+		}
+		if errors.Is(rerr, syscall.EINTR) {
+			continue
+		}
+		if n <= 0 || n < len(buf) {
+			return
+		}
+	}
+}
+
+func (p ptySource) stop()  { _ = p.f.SetReadDeadline(time.Unix(1, 0)) }
 func (p ptySource) close() { _ = p.f.Close() }
 
 // pipeSource reads stdout and stderr from one goroutine, stdout first when both are readable. Two goroutines
@@ -135,6 +169,28 @@ func (p *pipeSource) run(s *Session) {
 		}
 		if read {
 			p.ready.busy()
+		}
+	}
+	// Stopped at the end of the drain grace: output already in the pipes was written before the leader's exit
+	// or during the grace, and is recorded; only what a descendant writes from now on is left behind. A reader
+	// that the scheduler had not run for the whole grace (a loaded machine) would otherwise lose a short
+	// command's entire output. One pipe holds at most maxBurstReads reads, so this ends even while a descendant
+	// keeps writing.
+	for i := range 2 {
+		for reads := 0; open > 0 && pfd[i].Fd >= 0 && reads <= maxBurstReads; reads++ {
+			s.r.ingest <- struct{}{}
+			n, err := unix.Read(p.fds[i], buf)
+			if n > 0 {
+				clean, events := san[i].SanitizeBytes(dec[i].DecodeBytes(buf[:n]))
+				s.appendOutput(streams[i], clean, events)
+			}
+			<-s.r.ingest
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			if n <= 0 || n < len(buf) {
+				break
+			}
 		}
 	}
 	for i := range 2 {

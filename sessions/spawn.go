@@ -23,9 +23,10 @@ type proc struct {
 	grown bool // the stdout pipe was enlarged (counts against Registry.grown)
 }
 
-// spawn starts spec as the leader of its own session. Every descriptor the child does not need is closed in
-// the parent before spawn returns; on failure nothing is left open.
-func spawn(spec Spec, usePTY, grow bool, ro readerOpts) (p *proc, err error) {
+// spawn starts spec as the leader of its own session, created inside the cgroup open at cgfd (-1: none). Every
+// descriptor the child does not need is closed in the parent before spawn returns; on failure nothing is left
+// open.
+func spawn(spec Spec, usePTY, grow bool, ro readerOpts, cgfd int) (p *proc, err error) {
 	var closers []*os.File
 	defer func() {
 		for _, f := range closers {
@@ -69,6 +70,7 @@ func spawn(spec Spec, usePTY, grow bool, ro readerOpts) (p *proc, err error) {
 	}
 	attr := &syscall.SysProcAttr{Setsid: true}
 	setPdeathsig(attr)
+	setCgroup(attr, cgfd)
 	cmd.SysProcAttr = attr
 	p = &proc{cmd: cmd}
 

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -349,3 +350,151 @@ func awaitExit(pid int, slots chan struct{}) {
 
 // exitProbe is how long a waiter watches its process in poll(2) before it moves to the runtime poller.
 const exitProbe = 5 * time.Millisecond
+
+// setCgroup makes the spawn create the child inside the cgroup open at fd (clone3 with CLONE_INTO_CGROUP), so that
+// it never runs outside it; fd < 0 means none.
+func setCgroup(attr *syscall.SysProcAttr, fd int) {
+	if fd >= 0 {
+		attr.UseCgroupFD = true
+		attr.CgroupFD = fd
+	}
+}
+
+// cgroupEvents watches the cgroup.events files of cgroups with one inotify instance, which waits in the runtime
+// poller: a reader holds no thread, and closing it wakes the reader.
+type cgroupEvents struct {
+	f  *os.File
+	rc syscall.RawConn
+}
+
+func newCgroupEvents() (*cgroupEvents, error) {
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), "inotify")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return &cgroupEvents{f: f, rc: rc}, nil
+}
+
+// add watches the cgroup.events file of the cgroup dir and returns the watch descriptor.
+func (e *cgroupEvents) add(dir string) (int, error) {
+	wd, err := -1, error(nil)
+	if cerr := e.rc.Control(func(fd uintptr) {
+		wd, err = unix.InotifyAddWatch(int(fd), dir+"/cgroup.events", unix.IN_MODIFY)
+	}); cerr != nil {
+		return -1, cerr
+	}
+	return wd, err
+}
+
+func (e *cgroupEvents) remove(wd int) {
+	_ = e.rc.Control(func(fd uintptr) { _, _ = unix.InotifyRmWatch(int(fd), uint32(wd)) })
+}
+
+// read waits for change events until deadline (zero: none) and returns their watch descriptors; an error means the
+// deadline passed or close was called.
+func (e *cgroupEvents) read(deadline time.Time) ([]int, error) {
+	if err := e.f.SetReadDeadline(deadline); err != nil {
+		return nil, err
+	}
+	var buf [4096]byte
+	n, err := e.f.Read(buf[:])
+	if err != nil {
+		return nil, err
+	}
+	var wds []int
+	for off := 0; off+unix.SizeofInotifyEvent <= n; {
+		ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+		wds = append(wds, int(ev.Wd))
+		off += unix.SizeofInotifyEvent + int(ev.Len)
+	}
+	return wds, nil
+}
+
+func (e *cgroupEvents) close() { _ = e.f.Close() }
+
+// procStartTime returns the start time of pid (field 22 of /proc/<pid>/stat, clock ticks since boot).
+func procStartTime(pid int) (uint64, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	st, ok := parseStat(b)
+	return st.start, ok
+}
+
+// procStat is what the guardian needs to know of a process.
+type procStat struct {
+	pid, pgrp int
+	start     uint64
+	zombie    bool
+}
+
+// parseStat reads a /proc/<pid>/stat line: pid (comm) state ppid pgrp ... starttime (field 22); comm may contain
+// spaces and parentheses.
+func parseStat(b []byte) (procStat, bool) {
+	s := string(b)
+	open, i := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 1 || i < open {
+		return procStat{}, false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return procStat{}, false
+	}
+	pid, err1 := strconv.Atoi(strings.TrimSpace(s[:open]))
+	pgrp, err2 := strconv.Atoi(f[2])
+	start, err3 := strconv.ParseUint(f[19], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return procStat{}, false
+	}
+	return procStat{pid: pid, pgrp: pgrp, start: start, zombie: f[0] == "Z" || f[0] == "X"}, true
+}
+
+// procTable reads the stat of every process; nil where /proc cannot be read.
+func procTable() []procStat {
+	dir, err := os.Open("/proc")
+	if err != nil {
+		return nil
+	}
+	defer dir.Close()
+	names, err := dir.Readdirnames(-1)
+	if err != nil {
+		return nil
+	}
+	out := make([]procStat, 0, len(names))
+	for _, name := range names {
+		if name[0] < '0' || name[0] > '9' {
+			continue
+		}
+		if b, err := os.ReadFile("/proc/" + name + "/stat"); err == nil {
+			if st, ok := parseStat(b); ok {
+				out = append(out, st)
+			}
+		}
+	}
+	return out
+}
+
+// exitedWithin reports whether the child pid exits within d, watching a pidfd; where pidfds are unavailable it
+// reports true and the caller's wait blocks.
+func exitedWithin(pid int, d time.Duration) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return true
+	}
+	defer unix.Close(fd)
+	deadline := time.Now().Add(d)
+	for {
+		ts := unix.NsecToTimespec(int64(max(time.Until(deadline), 0)))
+		n, err := unix.Ppoll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, &ts, nil)
+		if err != unix.EINTR {
+			return n > 0 || err != nil
+		}
+	}
+}

@@ -3,9 +3,11 @@
 package sessions
 
 import (
+	"errors"
 	"os"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -69,3 +71,27 @@ func (r *readySet) close() {
 
 // awaitExit has no pidfd to wait on here; the caller's wait(2) blocks.
 func awaitExit(int, chan struct{}) {}
+
+// setCgroup does nothing where there are no cgroups.
+func setCgroup(*syscall.SysProcAttr, int) {}
+
+// cgroupEvents is never created where there are no cgroups.
+type cgroupEvents struct{}
+
+func newCgroupEvents() (*cgroupEvents, error)         { return nil, errors.New("no cgroups") }
+func (e *cgroupEvents) add(string) (int, error)       { return -1, errors.New("no cgroups") }
+func (e *cgroupEvents) remove(int)                    {}
+func (e *cgroupEvents) read(time.Time) ([]int, error) { return nil, errors.New("no cgroups") }
+func (e *cgroupEvents) close()                        {}
+func procStartTime(int) (uint64, bool)                { return 0, false }
+func procTable() []procStat                           { return nil }
+
+// procStat is what the guardian needs to know of a process; without /proc nothing is known.
+type procStat struct {
+	pid, pgrp int
+	start     uint64
+	zombie    bool
+}
+
+// exitedWithin cannot watch the child here: the caller's wait blocks.
+func exitedWithin(int, time.Duration) bool { return true }

@@ -3,6 +3,7 @@ package sessions
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -46,6 +47,8 @@ type Spec struct {
 	Command string
 	// Name is the derived display name; empty means none.
 	Name string
+	// Title is the caller's label for the command (exec's title); empty means none.
+	Title string
 	// Shell is the program that runs Command: argv = Wrapper + [Shell, "-c", Command].
 	Shell string
 	// Wrapper is an argv prefix (a sandbox launcher); empty runs Shell directly.
@@ -67,16 +70,23 @@ type Spec struct {
 	TimeoutSec float64
 	// NotifyOnExit and NotifyOnExitEmptySuccess are captured at spawn for the exit notification rules.
 	NotifyOnExit, NotifyOnExitEmptySuccess bool
+	// Watch is the output watcher's pattern (exec notifyOnOutput); nil means none (docs/reference.md#watch).
+	Watch *regexp.Regexp
 	// Background registers the session as backgrounded from the start (exec background:true), so that even a
 	// command that finishes at once is retained and announced.
 	Background bool
+	// Spill keeps the complete output in a spill file once it exceeds the retention cap, for a session that may
+	// be backgrounded (docs/reference.md#spill); the file goes when a session ends in the foreground.
+	Spill bool
 }
 
 // Info is a snapshot of a session or finished record. Strings are copies; it is safe to keep.
 type Info struct {
 	ID, Scope, Command, Name, Cwd string
-	Pid                           int
-	PTY                           bool
+	// Title is Spec.Title.
+	Title string
+	Pid   int
+	PTY   bool
 	// StartedAt is set at spawn; EndedAt when the leader was reaped (zero while it runs).
 	StartedAt, EndedAt time.Time
 	// Status is "running", "completed" or "failed".
@@ -112,6 +122,10 @@ type Info struct {
 	CursorMode               CursorMode
 	// Writable: the session has an input (stdin pipe or PTY) that accepts writes now.
 	Writable bool
+	// Wrapped: the command runs under Spec.Wrapper (the sandbox), which does not see the server's files.
+	Wrapped bool
+	// Log describes the spill file (docs/reference.md#spill).
+	Log LogInfo
 }
 
 // Running reports whether the session has not been finalized yet (finalizing counts as running).

@@ -11,9 +11,9 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const (
-	textBadAction = "Invalid process action. Expected one of: list, poll, log, write, send-keys, submit, paste, kill, clear, remove, screen, resize."
-	execKnown     = "Known parameters: command, workdir, env, yieldMs, background, timeout, pty, elevated, host, cols, rows."
-	processKnown  = "Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until, cols, rows, scrollback."
+	textBadAction = "Invalid process action. Expected one of: list, poll, log, write, send-keys, submit, paste, kill, clear, remove, watch, screen, resize."
+	execKnown     = "Known parameters: title, command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput, cols, rows."
+	processKnown  = "Known parameters: action, sessionId, data, keys, hex, literal, text, bracketed, eof, offset, limit, timeout, signal, until, pattern, cols, rows, scrollback."
 )
 
 func TestDecodeArgsErrors(t *testing.T) {
@@ -127,14 +127,15 @@ func TestDecodeArgsValues(t *testing.T) {
 // The tables derived from the schemas, with the decoding each parameter gets.
 func TestParamTables(t *testing.T) {
 	wantExec := []param{
-		{"command", kString}, {"workdir", kString}, {"env", kEnv}, {"yieldMs", kNumber}, {"background", kBool},
-		{"timeout", kNumber}, {"pty", kBool}, {"elevated", kBool}, {"host", kString}, {"cols", kNumber}, {"rows", kNumber},
+		{"title", kString}, {"command", kString}, {"workdir", kString}, {"env", kEnv}, {"yieldMs", kNumber}, {"background", kBool},
+		{"timeout", kNumber}, {"pty", kBool}, {"elevated", kBool}, {"host", kString}, {"notifyOnOutput", kString},
+		{"cols", kNumber}, {"rows", kNumber},
 	}
 	wantProcess := []param{
 		{"action", kString}, {"sessionId", kString}, {"data", kString}, {"keys", kStrings}, {"hex", kStrings},
 		{"literal", kString}, {"text", kString}, {"bracketed", kBool}, {"eof", kBool}, {"offset", kNumber},
-		{"limit", kNumber}, {"timeout", kNumber}, {"signal", kString}, {"until", kString}, {"cols", kNumber},
-		{"rows", kNumber}, {"scrollback", kNumber},
+		{"limit", kNumber}, {"timeout", kNumber}, {"signal", kString}, {"until", kString}, {"pattern", kString},
+		{"cols", kNumber}, {"rows", kNumber}, {"scrollback", kNumber},
 	}
 	if got := execParams(); !reflect.DeepEqual(got, wantExec) {
 		t.Errorf("exec table %v", got)
@@ -145,7 +146,7 @@ func TestParamTables(t *testing.T) {
 	if got := processActions().badText; got != textBadAction {
 		t.Errorf("bad action text %q", got)
 	}
-	if a := processActions().valid; len(a) != 12 || !a["send-keys"] || a["List"] {
+	if a := processActions().valid; len(a) != 13 || !a["send-keys"] || a["List"] {
 		t.Errorf("actions %v", a)
 	}
 	defer func() {

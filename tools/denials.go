@@ -27,6 +27,10 @@ const missSourceChars = 200
 // errorText is the text the caller sees for err: a policy denial is worded here, every other error of this
 // package already carries its text.
 func errorText(err error) string {
+	var f *policy.ScriptFinding
+	if errors.As(err, &f) {
+		return scriptFindingText(f)
+	}
 	var d *policy.Denial
 	if !errors.As(err, &d) {
 		return err.Error()
@@ -90,4 +94,14 @@ func envOverrideText(blocked, invalid []string) string {
 		return "Security Violation: Custom 'PATH' variable is forbidden during host execution (" + details + ")."
 	}
 	return "Security Violation: " + details + "."
+}
+
+// scriptFindingText words a script the preflight refuses (docs/reference.md#script-preflight), in OpenClaw's words.
+func scriptFindingText(f *policy.ScriptFinding) string {
+	if f.Kind == policy.ScriptNode {
+		return "exec preflight: JS file starts with shell syntax (" + f.ShellLine + "). This looks like a shell command, not JavaScript."
+	}
+	return fmt.Sprintf("exec preflight: detected likely shell variable injection (%s) in python script: %s:%d.\n", f.Token, f.File, f.Line) +
+		"In Python, use os.environ.get(\"" + f.Name + "\") instead of raw " + f.Token + ".\n" +
+		"(If this is inside a string literal on purpose, escape it or restructure the code.)"
 }

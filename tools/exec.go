@@ -8,10 +8,15 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -38,6 +43,7 @@ const (
 // execRequest is a decoded and validated exec call, ready to spawn.
 type execRequest struct {
 	command  string
+	title    string // "" = none
 	mode     execMode
 	window   time.Duration
 	warnings []string
@@ -48,7 +54,8 @@ type execRequest struct {
 	rows     int
 	timeout  time.Duration
 	timeoutS float64
-	wrapper  []string // the sandbox wrapper (policy.SandboxArgs) when the target is sandbox
+	wrapper  []string       // the sandbox wrapper (policy.SandboxArgs) when the target is sandbox
+	watch    *regexp.Regexp // notifyOnOutput; nil when not given or empty
 }
 
 func (t *Tools) handleExec(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -66,7 +73,7 @@ func (t *Tools) runExec(ctx context.Context, scope string, req mcp.CallToolReque
 	if err != nil {
 		return execError(err.Error())
 	}
-	er, err := t.prepareExec(a)
+	er, err := t.prepareExec(ctx, a)
 	if err != nil {
 		return execError(errorText(err))
 	}
@@ -80,6 +87,7 @@ func (t *Tools) runExec(ctx context.Context, scope string, req mcp.CallToolReque
 		Scope:                    scope,
 		Command:                  er.command,
 		Name:                     DeriveName(er.command),
+		Title:                    er.title,
 		Shell:                    t.opts.Shell,
 		Dir:                      er.cwd,
 		Env:                      er.env,
@@ -92,12 +100,15 @@ func (t *Tools) runExec(ctx context.Context, scope string, req mcp.CallToolReque
 		NotifyOnExit:             t.opts.NotifyOnExit,
 		NotifyOnExitEmptySuccess: t.opts.NotifyOnExitEmptySuccess,
 		Background:               er.mode == modeBackground,
+		Spill:                    er.mode != modeSync, // docs/reference.md#spill
 		Wrapper:                  er.wrapper,
+		Watch:                    er.watch,
 	}
 	sess, fallback, err := t.reg.Start(spec)
 	if err != nil {
 		return execError(startErrorText(err))
 	}
+	t.stats.execByMode[er.mode].Add(1)
 	warnings := er.warnings
 	if fallback != nil {
 		warnings = append(warnings, ptyFallbackWarning(er.command, fallback.Err))
@@ -109,7 +120,7 @@ func (t *Tools) runExec(ctx context.Context, scope string, req mcp.CallToolReque
 // prepareExec runs the checks and decisions of the exec pipeline (docs/reference.md#exec-pipeline) after the
 // argument decoding, in their order; the error is the first failure, worded for the caller (policy denials
 // are worded by errorText).
-func (t *Tools) prepareExec(a *args) (er execRequest, err error) {
+func (t *Tools) prepareExec(ctx context.Context, a *args) (er execRequest, err error) {
 	// 2. Command.
 	command, _ := a.str("command")
 	switch {
@@ -130,6 +141,9 @@ func (t *Tools) prepareExec(a *args) (er execRequest, err error) {
 	case len(workdir) > policy.MaxWorkdirBytes:
 		return er, fmt.Errorf("workdir is too long (%d bytes; limit %d).", len(workdir), policy.MaxWorkdirBytes)
 	}
+	if er.title, err = checkTitle(a); err != nil {
+		return er, err
+	}
 	if a.env != nil {
 		if len(a.env) > policy.MaxEnvEntries {
 			return er, fmt.Errorf("env has too many entries (%d; limit %d).", len(a.env), policy.MaxEnvEntries)
@@ -144,6 +158,13 @@ func (t *Tools) prepareExec(a *args) (er execRequest, err error) {
 				return er, fmt.Errorf("env entry \"%s\" must not contain NUL bytes.", strings.ReplaceAll(k, "\x00", `\u0000`))
 			}
 		}
+	}
+	if pat, _ := a.str("notifyOnOutput"); pat != "" {
+		re, err := compilePattern(pat)
+		if err != nil {
+			return er, errors.New("Invalid notifyOnOutput pattern: " + err.Error())
+		}
+		er.watch = re
 	}
 	// 4. Background mode.
 	background, _ := a.boolean("background")
@@ -192,16 +213,27 @@ func (t *Tools) prepareExec(a *args) (er execRequest, err error) {
 			return er, err
 		}
 	}
-	// 10. Environment assembly.
+	// 10. Environment assembly. On the host the login shell's PATH goes in front of the inherited one (behind
+	// pathPrepend): the sandbox has its own view of the file system.
 	er.pty, _ = a.boolean("pty")
 	if er.pty {
 		er.cols, er.rows, er.warnings = ptySize(a, er.warnings)
 	}
-	er.env = policy.AssembleEnv(t.baseEnv, overrides, t.opts.PathPrepend, er.pty)
-	// 11. Security mode.
-	parse := func() policy.Program { return ParseProgram(command) }
+	prepend := t.opts.PathPrepend
+	if target != policy.HostSandbox && t.opts.LoginPath != nil {
+		prepend = append(slices.Clip(prepend), t.opts.LoginPath(ctx)...)
+	}
+	er.env = policy.AssembleEnv(t.baseEnv, overrides, prepend, er.pty)
+	// 11. Security mode. The command is parsed at most once, and only when a check needs its program.
+	parse := sync.OnceValue(func() policy.Program { return ParseProgram(command) })
 	if err := policy.CheckSecurity(t.opts.Security, parse, t.opts.Allowlist, er.env, cwd); err != nil {
 		return er, err
+	}
+	// 11a. Script preflight: a script run directly is checked for shell syntax that leaked into it.
+	if t.opts.ScriptPreflight {
+		if err := policy.Preflight(command, parse, cwd, scriptReader(cwd)); err != nil {
+			return er, err
+		}
 	}
 	if target == policy.HostSandbox {
 		if er.wrapper, err = t.sandboxWrapper(cwd, er.pty); err != nil {
@@ -212,6 +244,22 @@ func (t *Tools) prepareExec(a *args) (er execRequest, err error) {
 	timeoutParam, timeoutGiven := a.num("timeout")
 	er.timeout, er.timeoutS = resolveTimeout(timeoutParam, timeoutGiven, t.opts.Tools.Process && (background || yieldGiven), t.opts.TimeoutSec)
 	return er, nil
+}
+
+// checkTitle returns the title parameter trimmed ("" = none) or why it is refused: a title is a one-line label of
+// at most policy.MaxTitleChars chars (docs/reference.md#exec-parameters).
+func checkTitle(a *args) (string, error) {
+	title, _ := a.str("title")
+	title = strings.TrimSpace(title)
+	if n := utf8.RuneCountInString(title); n > policy.MaxTitleChars {
+		return "", fmt.Errorf("title is too long (%d chars; limit %d).", n, policy.MaxTitleChars)
+	}
+	for _, r := range title {
+		if unicode.IsControl(r) {
+			return "", errors.New("title must not contain control characters.")
+		}
+	}
+	return title, nil
 }
 
 // resolveTimeout applies the timeout rules (docs/reference.md#exec-timeout): a given timeout wins; without one,

@@ -3,6 +3,9 @@ package tools
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,8 +24,11 @@ const (
 	snippetMaxChars  = 180
 )
 
-// sysEvent is one queued exit event of a scope (docs/reference.md#system-events).
-type sysEvent struct{ sessionID, text string }
+// sysEvent is one queued exit or watcher event of a scope (docs/reference.md#system-events).
+type sysEvent struct {
+	sessionID, text string
+	output          bool // a watcher announcement
+}
 
 // scopeState is the per-scope bookkeeping besides sessions (docs/reference.md#scope).
 type scopeState struct {
@@ -35,15 +41,23 @@ func (st *scopeState) empty() bool {
 	return len(st.live) == 0 && len(st.events) == 0 && st.hb == nil
 }
 
-// enqueue appends an event: at most maxSystemEvents (the oldest is dropped), and an event whose text
-// equals the immediately preceding one is skipped.
+// enqueue appends an event: at most maxSystemEvents, and an event whose text equals the immediately preceding
+// one is skipped. When the queue is full the oldest watcher announcement is dropped, or without one the oldest
+// event: a chatty watcher never pushes a completion out.
 func (st *scopeState) enqueue(ev sysEvent) {
 	if n := len(st.events); n > 0 && st.events[n-1].text == ev.text {
 		return
 	}
 	st.events = append(st.events, ev)
 	if len(st.events) > maxSystemEvents {
-		st.events = append([]sysEvent(nil), st.events[len(st.events)-maxSystemEvents:]...)
+		drop := 0
+		for i, e := range st.events {
+			if e.output {
+				drop = i
+				break
+			}
+		}
+		st.events = slices.Delete(st.events, drop, drop+1)
 	}
 }
 
@@ -143,15 +157,50 @@ func exitSnippet(tail string) string {
 
 // exitEventText is the text of an exit event (docs/reference.md#exit-notifications).
 func exitEventText(info sessions.Info) string {
-	id := info.ID
-	if r := []rune(id); len(r) > 8 {
-		id = string(r[:8])
-	}
-	text := "Exec " + info.Status + " (" + id + ", " + exitLabel(info) + ")"
+	text := "Exec " + info.Status + " (" + shortID(info.ID) + ", " + exitLabel(info) + ")"
 	if sn := exitSnippet(info.Tail); sn != "" {
 		text += " :: " + sn
 	}
+	return withRetryGuidance(text, info)
+}
+
+// shortID is how event texts name a session: the first 8 chars of its id.
+func shortID(id string) string {
+	if r := []rune(id); len(r) > 8 {
+		return string(r[:8])
+	}
+	return id
+}
+
+// outputEventText is the text of a watcher announcement (docs/reference.md#watch-events): the line with
+// whitespace runs collapsed and cut like an exit snippet, and how many more matching lines it covers.
+func outputEventText(a sessions.Announcement) string {
+	if a.Stopped {
+		return fmt.Sprintf("Exec output (%s) :: watcher stopped after %d announcements; use process poll or log.", shortID(a.ID), sessions.WatchBudget)
+	}
+	line := output.CollapseSpace(a.Line)
+	if r := []rune(line); len(r) > snippetMaxChars {
+		line = string(r[:snippetMaxChars-1]) + "…"
+	}
+	text := "Exec output (" + shortID(a.ID) + ") :: " + line
+	if a.Matches > 1 {
+		text += fmt.Sprintf(" (+%d more matching lines)", a.Matches-1)
+	}
 	return text
+}
+
+// outputMessageParams are the params of the notifications/message of a watcher announcement
+// (docs/reference.md#watch-events). The final event of a watcher that used up its budget has no line and no
+// stream, matches 0 and stopped true.
+func outputMessageParams(a sessions.Announcement, text string) map[string]any {
+	data := map[string]any{"event": "exec.output", "text": text, "sessionId": a.ID, "matches": a.Matches}
+	if a.Stopped {
+		data["stopped"] = true
+	} else {
+		data["line"] = cutChars(a.Line, maxMatchChars)
+		data["stream"] = a.Stream
+	}
+	return map[string]any{"level": mcp.LoggingLevelInfo, "logger": "exec", "data": data}
 }
 
 // exitMessageParams are the params of the notifications/message of an exit event
@@ -217,23 +266,71 @@ func (t *Tools) onExit(info sessions.Info) {
 		return
 	}
 	text := exitEventText(info)
-	st.enqueue(sysEvent{sessionID: info.ID, text: text})
 	params := exitMessageParams(info, text)
+	meta := map[string]string{"session_id": info.ID, "event": "exit", "status": info.Status}
+	if info.ExitCode != nil {
+		meta["exit_code"] = strconv.Itoa(*info.ExitCode)
+	}
+	send := t.eventLocked(st, info.Scope, sysEvent{sessionID: info.ID, text: text}, params, meta)
+	t.mu.Unlock()
+	send()
+	t.sendUpdates(updates)
+}
+
+// onWatch is sessions.Options.OnWatch: it produces the event of one output-watcher announcement
+// (docs/reference.md#watch-events), delivered like an exit event. It never blocks.
+func (t *Tools) onWatch(a sessions.Announcement) {
+	t.mu.Lock()
+	if t.closing || t.orphanedLocked(a.Scope) {
+		t.mu.Unlock()
+		return
+	}
+	st := t.scopeLocked(a.Scope)
+	text := outputEventText(a)
+	send := t.eventLocked(st, a.Scope, sysEvent{sessionID: a.ID, text: text, output: true}, outputMessageParams(a, text),
+		map[string]string{"session_id": a.ID, "event": "output", "status": "running"})
+	t.mu.Unlock()
+	send()
+}
+
+// eventLocked queues ev in the scope's System: queue, arms the heartbeat and returns the function that sends the
+// event's notifications/message (to the scope's live MCP sessions whose logging level lets it through) and, to
+// those of them that take channel events, its notifications/claude/channel (docs/reference.md#channel). The
+// caller holds t.mu and calls the function after releasing it.
+func (t *Tools) eventLocked(st *scopeState, scope string, ev sysEvent, params map[string]any, meta map[string]string) func() {
+	st.enqueue(ev)
 	level := params["level"].(mcp.LoggingLevel)
-	var targets []string
+	var targets, channels []string
 	for sid := range st.live {
 		if set, ok := t.levels[sid]; ok && !levelAllows(set, level) {
 			continue
 		}
 		targets = append(targets, sid)
+		if t.channels[sid] {
+			channels = append(channels, sid)
+		}
 	}
-	t.armHeartbeatLocked(info.Scope, st)
-	t.mu.Unlock()
-
-	for _, sid := range targets {
-		t.notify(sid, "notifications/message", params)
+	t.armHeartbeatLocked(scope, st)
+	kind := notifyExit
+	if meta["event"] == "output" {
+		kind = notifyOutput
 	}
-	t.sendUpdates(updates)
+	return func() {
+		for _, sid := range targets {
+			if t.notify(sid, "notifications/message", params) {
+				t.stats.notified(kind)
+			}
+		}
+		if len(channels) == 0 {
+			return
+		}
+		cp := map[string]any{"content": ev.text, "meta": meta}
+		for _, sid := range channels {
+			if t.notify(sid, channelMethod, cp) {
+				t.stats.notified(kind)
+			}
+		}
+	}
 }
 
 // armHeartbeatLocked starts the scope's 250 ms heartbeat timer unless one is pending. Caller holds t.mu.
@@ -258,21 +355,27 @@ func (t *Tools) armHeartbeatLocked(scope string, st *scopeState) {
 		t.gcLocked(scope)
 		t.mu.Unlock()
 		for _, sid := range targets {
-			t.notify(sid, "notifications/heartbeat", map[string]any{"reason": "exec-event", "scope": scope})
+			if t.notify(sid, "notifications/heartbeat", map[string]any{"reason": "exec-event", "scope": scope}) {
+				t.stats.notified(notifyHeartbeat)
+			}
 		}
 	})
 }
 
-// notify sends one notification to one MCP session, logging failures.
-func (t *Tools) notify(sid, method string, params map[string]any) {
+// notify sends one notification to one MCP session, logging failures; it reports whether the notification was
+// handed to the session.
+func (t *Tools) notify(sid, method string, params map[string]any) bool {
 	err := t.srv.SendNotificationToSpecificClient(sid, method, params)
 	switch {
-	case err == nil, errors.Is(err, server.ErrSessionNotFound):
+	case err == nil:
+		return true
+	case errors.Is(err, server.ErrSessionNotFound):
 	case errors.Is(err, server.ErrNotificationChannelBlocked):
 		t.log.Warn("notification dropped: client channel blocked", "session", sid, "method", method)
 	default:
 		t.log.Debug("notification not sent", "session", sid, "method", method, "err", err)
 	}
+	return false
 }
 
 // stopHeartbeats stops pending heartbeat timers and waits for running ones. Caller set t.closing.
@@ -326,6 +429,7 @@ func (t *Tools) unregisterSession(_ context.Context, cs server.ClientSession) {
 	scope, ok := t.mcpSessions[sid]
 	delete(t.mcpSessions, sid)
 	delete(t.levels, sid)
+	delete(t.channels, sid)
 	delete(t.subs, sid)
 	if !ok {
 		return

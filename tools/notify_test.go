@@ -28,6 +28,14 @@ func TestExitEventText(t *testing.T) {
 		{"unknown", sessions.Info{ID: "ab", Status: "failed"}, "Exec failed (ab, unknown exit code)"},
 		{"whitespace", sessions.Info{ID: "x", Status: "completed", ExitCode: intp(0), Tail: " a\r\n\tb  \n\n c "},
 			"Exec completed (x, code 0) :: a b c"},
+		// A session killed by its timeout carries the retry guidance after the snippet, as OpenClaw's does.
+		{"timeout", sessions.Info{ID: "brave-comet", Status: "failed", ExitSignal: "SIGTERM", ExitReason: "overall-timeout",
+			TimedOut: true, Tail: "step 1\nstep 2\n"},
+			"Exec failed (brave-co, signal SIGTERM) :: step 1 step 2\n\nThe command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry."},
+		{"timeout without output", sessions.Info{ID: "brave-comet", Status: "failed", ExitCode: intp(143), ExitReason: "overall-timeout",
+			TimedOut: true}, "Exec failed (brave-co, code 143)\n\nThe command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry."},
+		{"killed by a signal is not a timeout", sessions.Info{ID: "brave-comet", Status: "failed", ExitSignal: "SIGKILL",
+			ExitReason: "signal"}, "Exec failed (brave-co, signal SIGKILL)"},
 	}
 	for _, tc := range tests {
 		if got := exitEventText(tc.info); got != tc.want {
@@ -110,6 +118,15 @@ func TestSystemEventQueue(t *testing.T) {
 	texts := st.take()
 	if len(texts) != 20 || texts[0] != "t6" || texts[19] != "t23" || len(st.events) != 0 {
 		t.Fatalf("take %q", texts)
+	}
+	// A full queue drops its oldest watcher announcement before any exit event.
+	st.enqueue(sysEvent{sessionID: "x", text: "exit x"})
+	for i := range 25 {
+		st.enqueue(sysEvent{sessionID: "w", text: "out " + strconv.Itoa(i), output: true})
+	}
+	st.enqueue(sysEvent{sessionID: "y", text: "exit y"})
+	if texts := st.take(); len(texts) != 20 || texts[0] != "exit x" || texts[1] != "out 7" || texts[19] != "exit y" {
+		t.Fatalf("announcements pushed an exit out: %q", texts)
 	}
 	if st.take() != nil {
 		t.Fatal("second take not empty")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/execmcp/execmcp/output"
 	"github.com/execmcp/execmcp/policy"
 	"github.com/execmcp/execmcp/schemas"
 	"github.com/execmcp/execmcp/sessions"
@@ -85,11 +86,20 @@ func (t *Tools) runProcess(ctx context.Context, scope string, req mcp.CallToolRe
 	if id == "" {
 		return failed(textNoID)
 	}
+	// The events name a session by the first 8 chars of its id: a unique prefix stands for the id
+	// (docs/reference.md#session-ids).
+	resolved, ambiguous := t.reg.Resolve(scope, id)
+	if ambiguous != nil {
+		return failed("Session id " + id + " is ambiguous: " + strings.Join(ambiguous, ", "))
+	}
+	id = resolved
 	switch action {
 	case "poll":
 		return t.poll(ctx, scope, id, a)
 	case "log":
 		return t.logAction(scope, id, a)
+	case "watch":
+		return t.watch(scope, id, a)
 	case "write":
 		data, _ := a.str("data")
 		if len(data) > policy.MaxInputBytes {
@@ -166,10 +176,7 @@ func (t *Tools) poll(ctx context.Context, scope, id string, a *args) processCall
 	}
 	var until *regexp.Regexp
 	if pat, _ := a.str("until"); pat != "" {
-		if len(pat) > maxPatternBytes {
-			return failed("Invalid until pattern: longer than 1000 bytes")
-		}
-		re, err := regexp.Compile(pat)
+		re, err := compilePattern(pat)
 		if err != nil {
 			return failed("Invalid until pattern: " + err.Error())
 		}
@@ -189,13 +196,50 @@ func (t *Tools) poll(ctx context.Context, scope, id string, a *args) processCall
 	return pc
 }
 
-func (t *Tools) logAction(scope, id string, a *args) processCall {
-	info, err := t.reg.Log(scope, id)
+// compilePattern compiles a pattern of until, notifyOnOutput or watch (docs/reference.md#patterns); the error
+// text follows the "Invalid ... pattern: " of the caller.
+func compilePattern(pat string) (*regexp.Regexp, error) {
+	if len(pat) > maxPatternBytes {
+		return nil, errors.New("longer than 1000 bytes")
+	}
+	return regexp.Compile(pat)
+}
+
+// watch sets or removes the output watcher of a running session (docs/reference.md#process-watch).
+func (t *Tools) watch(scope, id string, a *args) processCall {
+	pat, given := a.str("pattern")
+	if !given {
+		return failed("pattern is required for watch.")
+	}
+	var re *regexp.Regexp
+	if pat != "" {
+		var err error
+		if re, err = compilePattern(pat); err != nil {
+			return failed("Invalid pattern: " + err.Error())
+		}
+	}
+	info, err := t.reg.Watch(scope, id, re)
 	switch {
+	case errors.Is(err, sessions.ErrNotRunning):
+		return failed("Session " + id + " is not running.")
 	case errors.Is(err, sessions.ErrNotBackgrounded):
 		return failed("Session " + id + " is not backgrounded.")
 	case err != nil:
 		return failed("No session found for " + id)
+	}
+	return processCall{r: renderWatch(info, pat)}
+}
+
+// logAction pages the session's output, or with a pattern searches it (docs/reference.md#process-log,
+// docs/reference.md#log-pattern).
+func (t *Tools) logAction(scope, id string, a *args) processCall {
+	var re *regexp.Regexp
+	pat, _ := a.str("pattern")
+	if pat != "" {
+		var err error
+		if re, err = compilePattern(pat); err != nil {
+			return failed("Invalid pattern: " + err.Error())
+		}
 	}
 	var w logWindow
 	if v, ok := a.num("offset"); ok {
@@ -206,7 +250,32 @@ func (t *Tools) logAction(scope, id string, a *args) processCall {
 		n := max(floorInt(v), 0)
 		w.limit = &n
 	}
-	return processCall{r: renderLog(info, w)}
+	var r result
+	err := t.reg.ReadLog(scope, id, func(info sessions.Info, v *output.LogView) error {
+		var err error
+		if re == nil {
+			r, err = renderLogView(info, v, w)
+			return err
+		}
+		offset, limit := 0, defaultMatchLimit
+		if w.offset != nil {
+			offset = *w.offset
+		}
+		if w.limit != nil {
+			limit = *w.limit
+		}
+		r, err = renderSearch(info, v, re, pat, offset, limit)
+		return err
+	})
+	switch {
+	case errors.Is(err, sessions.ErrNotBackgrounded):
+		return failed("Session " + id + " is not backgrounded.")
+	case errors.Is(err, sessions.ErrNotFound):
+		return failed("No session found for " + id)
+	case err != nil:
+		return failed(fmt.Sprintf("Cannot read the full log of session %s: %v", id, withoutPath(err)))
+	}
+	return processCall{r: r}
 }
 
 // write writes data and renders the success text with okText, or the error (docs/reference.md#process-input).

@@ -3,10 +3,13 @@ package tools
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/execmcp/execmcp/output"
@@ -100,6 +103,13 @@ func addName(d map[string]any, name string) {
 	}
 }
 
+// addTitle puts the caller's title of the command into details; it is omitted when there is none.
+func addTitle(d map[string]any, title string) {
+	if title != "" {
+		d["title"] = title
+	}
+}
+
 // foregroundBody builds the output part of a foreground exec result (docs/reference.md#exec-results): the
 // trimmed output cut to the text budget, under the cut and discarded notes.
 func foregroundBody(info sessions.Info) string {
@@ -125,6 +135,7 @@ func renderForeground(info sessions.Info, warnings []string) result {
 	}
 	addAggregated(d, output.Trim(info.Aggregated))
 	addWarnings(d, warnings)
+	addTitle(d, info.Title)
 	if info.Status == "completed" {
 		code := 0
 		if info.ExitCode != nil {
@@ -165,10 +176,23 @@ func failureText(info sessions.Info) string {
 	return textNoExitCode
 }
 
+// textRetryGuidance is the retry guidance of a timed-out command: the second line of the timeout text, and the
+// paragraph after the exit event and the finished poll of a session killed by its timeout
+// (docs/reference.md#exec-outcome).
+const textRetryGuidance = "The command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry."
+
 // timeoutText is the two-line text of a timed-out command (docs/reference.md#exec-outcome).
 func timeoutText(sec float64) string {
 	return "Command timed out after " + formatSeconds(sec) + " seconds. If this command is expected to take longer, re-run with a higher timeout (e.g., exec timeout=300). If it should keep running, start it with exec background=true or yieldMs so execmcp can register a pollable process session. Do not rely on shell backgrounding with a trailing &.\n" +
-		"The command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry."
+		textRetryGuidance
+}
+
+// withRetryGuidance appends the retry guidance after a blank line when the session was killed by its timeout.
+func withRetryGuidance(text string, info sessions.Info) string {
+	if info.ExitReason != string(sessions.ReasonTimeout) {
+		return text
+	}
+	return text + "\n\n" + textRetryGuidance
 }
 
 // formatSeconds writes seconds as JavaScript writes a number (1800, 0.05, 1.5, 1e-300): see jsNumber.
@@ -265,6 +289,8 @@ func renderRunning(info sessions.Info, warnings []string) result {
 		"tail":      info.Tail,
 	}
 	addWarnings(d, warnings)
+	addTitle(d, info.Title)
+	addLogPath(d, info)
 	return result{text: text, details: d}
 }
 
@@ -326,6 +352,8 @@ func renderPoll(res sessions.PollResult, waitMs int) result {
 	d := map[string]any{"sessionId": info.ID}
 	addAggregated(d, info.Aggregated)
 	addName(d, info.Name)
+	addTitle(d, info.Title)
+	addLogPath(d, info)
 	var noMatch string
 	if res.Until {
 		d["matched"] = res.Matched
@@ -345,45 +373,120 @@ func renderPoll(res sessions.PollResult, waitMs int) result {
 	d["exitSignal"] = nullableString(info.ExitSignal)
 	d["exitReason"] = info.ExitReason
 	d["timedOut"] = info.TimedOut
-	return result{text: notes + body + "\n\n" + exitLine(info), details: d}
+	return result{text: withRetryGuidance(notes+body+"\n\n"+exitLine(info), info), details: d}
 }
 
 // logWindow is the log request: nil pointers mean "not given".
 type logWindow struct{ offset, limit *int }
 
-// renderLog renders a log result (docs/reference.md#process-log).
+// renderLog renders a log result of the retained text (docs/reference.md#process-log).
 func renderLog(info sessions.Info, w logWindow) result {
-	sl := output.SliceLog(info.Aggregated, w.offset, w.limit, output.TextBudget)
+	v := output.TextView(info.Aggregated)
+	r, _ := renderLogView(info, &v, w) // a text view does not fail
+	return r
+}
+
+// renderLogView renders a log result (docs/reference.md#process-log) of the view of the session's output: the
+// spill file, the file and the retained text, or the retained text (docs/reference.md#spill). The error is a
+// read error of the file.
+func renderLogView(info sessions.Info, v *output.LogView, w logWindow) (result, error) {
+	pg, err := v.Slice(w.offset, w.limit, output.TextBudget)
+	if err != nil {
+		return result{}, err
+	}
 	var sb strings.Builder
-	if info.DiscardedChars > 0 {
-		sb.WriteString(noteDiscarded + "\n")
-	}
+	sb.WriteString(logHeadNote(info))
 	running := info.Status == "running"
+	var body string
 	switch {
-	case sl.TotalLines == 0 && running:
-		sb.WriteString("(no output yet)")
-	case sl.TotalLines == 0:
-		sb.WriteString("(no output recorded)")
-	case sl.Start >= sl.End:
-		fmt.Fprintf(&sb, "(no lines in the requested range; the log has %d lines)", sl.TotalLines)
+	case pg.TotalLines == 0 && running:
+		body = "(no output yet)"
+	case pg.TotalLines == 0:
+		body = "(no output recorded)"
+	case pg.Start >= pg.End:
+		body = fmt.Sprintf("(no lines in the requested range; the log has %d lines)", pg.TotalLines)
 	default:
-		sb.WriteString(sl.Text)
+		body = pg.Text
 	}
-	if note := logWindowNote(sl); note != "" {
-		sb.WriteString("\n\n" + note)
+	notes := []string{body}
+	if pg.LostStart < pg.LostEnd {
+		notes = append(notes, lostNote(pg.LostStart, pg.LostEnd))
 	}
-	if note := logBudgetNote(sl, w.offset != nil); note != "" {
-		sb.WriteString("\n\n" + note)
+	notes = append(notes, logWindowNote(pg), logBudgetNote(pg, w.offset != nil))
+	sb.WriteString(joinNotes(notes))
+	return result{text: sb.String(), details: logDetails(info, pg.TotalLines, pg.TotalChars)}, nil
+}
+
+// joinNotes joins the non-empty parts with a blank line.
+func joinNotes(parts []string) string {
+	var out string
+	for _, p := range parts {
+		if p != "" {
+			out = joinBlocks(out, p)
+		}
 	}
+	return out
+}
+
+// logHeadNote is the note a log starts with (docs/reference.md#spill): the discarded note when the retention
+// cap dropped output and no spill file holds it, nothing while the spill file is complete, the stopped note when
+// it stopped growing.
+func logHeadNote(info sessions.Info) string {
+	switch {
+	case !info.Log.Spilled && info.DiscardedChars > 0:
+		return noteDiscarded + "\n"
+	case info.Log.Spilled && info.Log.Cause != sessions.StopNone:
+		return fmt.Sprintf("[the full log stopped at %d bytes (%s); later output is only in the retained tail]\n",
+			info.Log.Bytes, stopReason(info.Log))
+	}
+	return ""
+}
+
+// stopReason words why a spill file stopped growing.
+func stopReason(l sessions.LogInfo) string {
+	switch l.Cause {
+	case sessions.StopSessionCap:
+		return "per-session cap"
+	case sessions.StopServerCap:
+		return "server cap"
+	}
+	if l.Err == nil {
+		return "unknown error"
+	}
+	// Capitalised as strerror writes it.
+	msg := withoutPath(l.Err).Error()
+	r, size := utf8.DecodeRuneInString(msg)
+	return string(unicode.ToUpper(r)) + msg[size:]
+}
+
+// withoutPath returns the OS error inside a path error: texts never name the spill file's path, which the agent
+// knows as logPath unless its command runs in the sandbox.
+func withoutPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// lostNote names the lines of a stopped spill file that neither the file nor the retained text holds.
+func lostNote(start, end int) string {
+	return fmt.Sprintf("[lines %d to %d were not kept: the full log stopped before them]", start, end-1)
+}
+
+// logDetails are the details of log (docs/reference.md#process-log) with those of a spill file
+// (docs/reference.md#spill).
+func logDetails(info sessions.Info, lines, chars int) map[string]any {
 	d := map[string]any{
 		"sessionId":  info.ID,
-		"total":      sl.TotalLines,
-		"totalLines": sl.TotalLines,
-		"totalChars": sl.TotalChars,
+		"total":      lines,
+		"totalLines": lines,
+		"totalChars": chars,
 		"truncated":  info.Truncated,
 	}
 	addName(d, info.Name)
-	if running {
+	addTitle(d, info.Title)
+	if info.Status == "running" {
 		d["status"] = "running"
 	} else {
 		d["status"] = info.Status
@@ -391,27 +494,93 @@ func renderLog(info sessions.Info, w logWindow) result {
 		d["exitSignal"] = nullableString(info.ExitSignal)
 		d["exitReason"] = info.ExitReason
 	}
-	return result{text: sb.String(), details: d}
+	if info.Log.Spilled {
+		d["spilled"] = true
+		d["logBytes"] = info.Log.Bytes
+		addLogPath(d, info)
+	}
+	return d
+}
+
+// addLogPath puts the spill file's path into details, unless the command runs in the sandbox, which does not see
+// it (docs/reference.md#spill).
+func addLogPath(d map[string]any, info sessions.Info) {
+	if info.Log.Path != "" && !info.Wrapped {
+		d["logPath"] = info.Log.Path
+	}
+}
+
+// Limits of log with a pattern (docs/reference.md#log-pattern).
+const (
+	defaultMatchLimit = 100
+	maxMatchCount     = 100000
+	maxMatchLineChars = 2000
+)
+
+// renderSearch renders log with a pattern (docs/reference.md#log-pattern): the matching lines from offset on,
+// at most limit of them, each with its line number. The error is a read error of the file.
+func renderSearch(info sessions.Info, v *output.LogView, re *regexp.Regexp, pattern string, offset, limit int) (result, error) {
+	f, err := v.Search(re, offset, limit, maxMatchCount, maxMatchLineChars)
+	if err != nil {
+		return result{}, err
+	}
+	var lines []string
+	used := 0
+	for _, m := range f.Matches {
+		line := strconv.Itoa(m.Line) + ": " + m.Text
+		if m.Cut {
+			line += "…"
+		}
+		c := output.EncodedLen(line) + 2
+		if used+c > output.TextBudget {
+			break
+		}
+		used += c
+		lines = append(lines, line)
+	}
+	body := strings.Join(lines, "\n")
+	if f.Count == 0 {
+		body = "(no lines match /" + pattern + "/)"
+	}
+	notes := []string{body}
+	if f.LostStart < f.LostEnd {
+		notes = append(notes, lostNote(f.LostStart, f.LostEnd))
+	}
+	if shown := len(lines); f.Count > shown {
+		next := f.Next
+		if shown < len(f.Matches) {
+			next = f.Matches[shown].Line
+		}
+		count := strconv.Itoa(f.Count)
+		if f.More {
+			count = "more than " + count
+		}
+		notes = append(notes, fmt.Sprintf("[%d of %s matching lines shown; pass offset %d to continue]", shown, count, next))
+	}
+	d := logDetails(info, v.TotalLines(), v.TotalChars())
+	d["matches"] = f.Count
+	d["pattern"] = pattern
+	return result{text: logHeadNote(info) + joinNotes(notes), details: d}, nil
 }
 
 // logWindowNote tells that the default window of a log hid older lines, "" when it did not.
-func logWindowNote(sl output.LogSlice) string {
-	if !sl.DefaultWindow || sl.Start == 0 {
+func logWindowNote(pg output.Page) string {
+	if !pg.DefaultWindow || pg.Start == 0 {
 		return ""
 	}
-	return fmt.Sprintf("[showing last %d of %d lines; pass offset/limit to page]", sl.End-sl.Start, sl.TotalLines)
+	return fmt.Sprintf("[showing last %d of %d lines; pass offset/limit to page]", pg.Lines, pg.TotalLines)
 }
 
 // logBudgetNote tells that the response budget cut a log page, "" when it did not: a page asked for with an
 // offset kept its first lines and says where to continue, any other page kept its last lines.
-func logBudgetNote(sl output.LogSlice, offsetGiven bool) string {
+func logBudgetNote(pg output.Page, offsetGiven bool) string {
 	switch {
-	case !sl.Cut:
+	case !pg.Cut:
 		return ""
 	case offsetGiven:
-		return fmt.Sprintf("[response size limit reached after %d lines; pass offset=%d to continue]", sl.Kept, sl.Start+sl.Kept)
+		return fmt.Sprintf("[response size limit reached after %d lines; pass offset=%d to continue]", pg.Kept, pg.Resume)
 	default:
-		return fmt.Sprintf("[response size limit reached; showing the last %d of %d requested lines]", sl.Kept, sl.End-sl.Start)
+		return fmt.Sprintf("[response size limit reached; showing the last %d of %d requested lines]", pg.Kept, pg.Lines)
 	}
 }
 
@@ -458,8 +627,11 @@ func runtimeMs(info sessions.Info, now time.Time) int64 {
 	return durationMs(info.StartedAt, info.EndedAt)
 }
 
-// listLabel is the label of a list line: the name, else the collapsed command.
+// listLabel is the label of a list line: the caller's title, else the name, else the collapsed command.
 func listLabel(info sessions.Info) string {
+	if info.Title != "" {
+		return info.Title
+	}
 	if info.Name != "" {
 		return output.TruncateMiddle(info.Name, 80)
 	}
@@ -484,6 +656,7 @@ func listEntry(info sessions.Info, now time.Time) map[string]any {
 		"truncated": info.Truncated,
 	}
 	addName(e, info.Name)
+	addTitle(e, info.Title)
 	if info.Status == "running" {
 		e["pid"] = info.Pid
 		return e
@@ -533,6 +706,17 @@ func lastChars(s string, n int) string {
 		i -= size
 	}
 	return s[i:]
+}
+
+// renderWatch is the result of process watch (docs/reference.md#process-watch); pattern "" removed the watcher.
+func renderWatch(info sessions.Info, pattern string) result {
+	d := map[string]any{"status": "running", "sessionId": info.ID}
+	addName(d, info.Name)
+	if pattern == "" {
+		return result{text: "Stopped watching session " + info.ID + ".", details: d}
+	}
+	d["pattern"] = pattern
+	return result{text: "Watching session " + info.ID + " for /" + pattern + "/.", details: d}
 }
 
 // Texts of process screen (docs/reference.md#process-screen).

@@ -232,11 +232,11 @@ func TestRenderPoll(t *testing.T) {
 		t.Errorf("second poll %q", r.text)
 	}
 	to := sessions.Info{ID: "s", Status: "failed", ExitSignal: "SIGTERM", ExitReason: "overall-timeout", TimedOut: true, TimeoutSec: 5}
-	if r = renderPoll(sessions.PollResult{Info: to, Finished: true}, 0); r.text != "(no new output)\n\nProcess exited with signal SIGTERM (timed out after 5 seconds)." {
+	if r = renderPoll(sessions.PollResult{Info: to, Finished: true}, 0); r.text != "(no new output)\n\nProcess exited with signal SIGTERM (timed out after 5 seconds).\n\nThe command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry." {
 		t.Errorf("timeout %q", r.text)
 	}
 	to.ExitSignal, to.ExitCode, to.TimeoutSec = "", intp(143), 0.05
-	if r = renderPoll(sessions.PollResult{Info: to, Finished: true}, 0); r.text != "(no new output)\n\nProcess exited with code 143 (timed out after 0.05 seconds)." {
+	if r = renderPoll(sessions.PollResult{Info: to, Finished: true}, 0); r.text != "(no new output)\n\nProcess exited with code 143 (timed out after 0.05 seconds).\n\nThe command was terminated, but external side effects may already have completed. Verify the resulting state before retrying. Do not automatically rerun non-idempotent commands. Use a higher timeout only when the command is known to be safe to retry." {
 		t.Errorf("timeout code %q", r.text)
 	}
 	unk := sessions.Info{ID: "s", Status: "failed", ExitReason: "unknown"}
@@ -375,18 +375,23 @@ func TestExitLabel(t *testing.T) {
 // notes, for slices that output.SliceLog cut (its own tests check the cut).
 func TestLogNotes(t *testing.T) {
 	ip := func(n int) *int { return &n }
+	slicePage := func(text string, offset, limit *int, budget int) output.Page {
+		v := output.TextView(text)
+		pg, _ := v.Slice(offset, limit, budget)
+		return pg
+	}
 	var sb strings.Builder
 	for i := 1; i <= 201; i++ {
 		sb.WriteString("line-" + strconv.Itoa(i) + "\n")
 	}
 	many := sb.String()
-	if got := logWindowNote(output.SliceLog(many, nil, nil, output.TextBudget)); got != "[showing last 200 of 201 lines; pass offset/limit to page]" {
+	if got := logWindowNote(slicePage(many, nil, nil, output.TextBudget)); got != "[showing last 200 of 201 lines; pass offset/limit to page]" {
 		t.Errorf("window note %q", got)
 	}
-	for _, sl := range []output.LogSlice{
-		output.SliceLog(many, ip(30), nil, output.TextBudget),
-		output.SliceLog(many, nil, ip(200), output.TextBudget),
-		output.SliceLog(strings.Repeat("x\n", 200), nil, nil, output.TextBudget),
+	for _, sl := range []output.Page{
+		slicePage(many, ip(30), nil, output.TextBudget),
+		slicePage(many, nil, ip(200), output.TextBudget),
+		slicePage(strings.Repeat("x\n", 200), nil, nil, output.TextBudget),
 	} {
 		if got := logWindowNote(sl); got != "" {
 			t.Errorf("window note %q for %+v", got, sl)
@@ -421,7 +426,7 @@ func TestLogNotes(t *testing.T) {
 		{"large line, tail", strings.Repeat("<", 200000), nil, nil, output.TextBudget, "[response size limit reached; showing the last 1 of 1 requested lines]"},
 	}
 	for _, tc := range tests {
-		sl := output.SliceLog(tc.text, tc.offset, tc.limit, tc.budget)
+		sl := slicePage(tc.text, tc.offset, tc.limit, tc.budget)
 		if got := logBudgetNote(sl, tc.offset != nil); got != tc.wantNote {
 			t.Errorf("%s: note %q, want %q", tc.name, got, tc.wantNote)
 		}

@@ -71,9 +71,18 @@ type Options struct {
 	Host string
 	// ElevatedEnabled is tools.elevated.enabled.
 	ElevatedEnabled bool
+	// LoginPath returns the PATH entries of the user's login shell, put in front of the inherited PATH of commands
+	// that run on the host (docs/reference.md#login-path); it may wait for a probe but returns when ctx ends. Nil
+	// means none.
+	LoginPath func(ctx context.Context) []string
+	// ScriptPreflight turns on the script preflight check (docs/reference.md#script-preflight).
+	ScriptPreflight bool
 	// OrphanGrace is how long a session-id scope's work survives its MCP session (docs/reference.md#disconnect);
 	// zero cleans up at once.
 	OrphanGrace time.Duration
+	// Channel selects Claude Code channel events (docs/reference.md#channel): ChannelAuto (also the zero value
+	// "") sends them to Claude Code clients only, ChannelOn to every client, ChannelOff to none.
+	Channel string
 	// Logger receives the adapter's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -90,6 +99,7 @@ type Tools struct {
 	closing     bool
 	mcpSessions map[string]string // MCP session id -> scope
 	levels      map[string]mcp.LoggingLevel
+	channels    map[string]bool // MCP session ids that take channel events
 	scopes      map[string]*scopeState
 	hbWG        sync.WaitGroup
 
@@ -100,6 +110,9 @@ type Tools struct {
 	timerWG      sync.WaitGroup             // orphan and log-update timers (afterLocked)
 	// orphan cleans up a scope (Registry.Orphan); replaced in tests.
 	orphan func(scope string) int
+
+	// stats are the counters Stats reads (tools/stats.go).
+	stats counters
 }
 
 // Tool descriptions and instructions (docs/reference.md#exec-parameters, docs/reference.md#process-parameters,
@@ -130,6 +143,7 @@ func New(opts Options) (*Tools, error) {
 		baseEnv:     policy.InheritedEnv(opts.Environ),
 		mcpSessions: map[string]string{},
 		levels:      map[string]mcp.LoggingLevel{},
+		channels:    map[string]bool{},
 		scopes:      map[string]*scopeState{},
 
 		subs:         map[string]map[string]bool{},
@@ -140,6 +154,7 @@ func New(opts Options) (*Tools, error) {
 	sopts := opts.Sessions
 	sopts.OnExit = t.onExit
 	sopts.OnOutput = t.onOutput
+	sopts.OnWatch = t.onWatch
 	if sopts.Logger == nil {
 		sopts.Logger = logger
 	}
@@ -171,6 +186,7 @@ func New(opts Options) (*Tools, error) {
 		if res != nil {
 			protocol = res.ProtocolVersion
 		}
+		t.initializeChannel(sid, req, res)
 		t.log.Debug("client initialized", "client", name, "clientVersion", version, "protocol", protocol, "session", sid)
 	})
 
@@ -183,6 +199,7 @@ func New(opts Options) (*Tools, error) {
 		server.WithLogging(),
 		server.WithResourceCapabilities(true, false),
 		server.WithInstructions(instructions),
+		server.WithToolHandlerMiddleware(t.countCalls), // outermost: also counts a recovered panic
 		server.WithRecovery(),
 		server.WithHooks(hooks),
 	)
@@ -195,9 +212,11 @@ func New(opts Options) (*Tools, error) {
 			desc = execDescriptionSync
 		}
 		t.srv.AddTool(newTool("exec", execTitle, desc, schemas.ExecInput, schemas.ExecOutput, true), t.handleExec)
+		t.stats.calls = append(t.stats.calls, &toolCounter{tool: "exec"})
 	}
 	if opts.Tools.Process {
 		t.srv.AddTool(newTool("process", processTitle, processDescription, schemas.ProcessInput, schemas.ProcessOutput, false), t.handleProcess)
+		t.stats.calls = append(t.stats.calls, &toolCounter{tool: "process"})
 	}
 	return t, nil
 }

@@ -1,0 +1,310 @@
+package sessions
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Cgroups is the server's cgroup v2 group execmcp-<pid>. Each session's leader starts in a child group of its own,
+// named by the session id, so that killing the child group reaches descendants that left the session's process
+// group (`setsid`, daemons) (docs/reference.md#cgroups). Safe for concurrent use.
+type Cgroups struct {
+	dir string
+	// off is set when placing a leader in its group failed although the spawn itself works: sessions start
+	// without a group from then on.
+	off atomic.Bool
+	// warned is set once a failed mkdir was logged.
+	warned atomic.Bool
+}
+
+// CgroupsUnavailable is the info line logged once when the server runs without cgroups.
+const CgroupsUnavailable = "cgroups unavailable; descendants that leave their process group are out of reach"
+
+// cgroupFS is where OpenCgroups reads the kernel's view; a test points it at files of its own.
+var cgroupFS = struct{ self, mountinfo string }{"/proc/self/cgroup", "/proc/self/mountinfo"}
+
+// OpenCgroups looks for a cgroup v2 hierarchy in which the server can create groups: its own group (the `0::` line
+// of /proc/self/cgroup) under a cgroup2 mount (/sys/fs/cgroup, /sys/fs/cgroup/unified on hybrid systems, or any
+// other listed in /proc/self/mountinfo), and creates execmcp-<pid> there; an existing one is reused (it can only
+// be left over from a dead process with the same pid). The error says why cgroups cannot be used.
+func OpenCgroups() (*Cgroups, error) {
+	self, err := os.ReadFile(cgroupFS.self)
+	if err != nil {
+		return nil, errors.New("no /proc/self/cgroup")
+	}
+	path, ok := unifiedPath(self)
+	if !ok {
+		return nil, errors.New("the server is in no cgroup v2 group")
+	}
+	mi, err := os.ReadFile(cgroupFS.mountinfo)
+	if err != nil {
+		return nil, errors.New("no /proc/self/mountinfo")
+	}
+	dirs := cgroup2Dirs(mi, path)
+	if len(dirs) == 0 {
+		return nil, errors.New("no cgroup2 mount holds the server's cgroup " + path)
+	}
+	name := "execmcp-" + strconv.Itoa(os.Getpid())
+	var firstErr error
+	for _, d := range dirs {
+		dir := filepath.Join(d, name)
+		err := os.Mkdir(dir, 0o755)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			firstErr = cmpOr(firstErr, err)
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, "cgroup.kill")); err != nil {
+			_ = os.Remove(dir)
+			firstErr = cmpOr(firstErr, errors.New(dir+" has no cgroup.kill (Linux 5.14 or later)"))
+			continue
+		}
+		return &Cgroups{dir: dir}, nil
+	}
+	return nil, firstErr
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// Dir is the absolute path of execmcp-<pid>.
+func (c *Cgroups) Dir() string { return c.dir }
+
+// Close removes execmcp-<pid>; it fails while a session group is left in it.
+func (c *Cgroups) Close() error { return os.Remove(c.dir) }
+
+// unifiedPath returns the path of the `0::<path>` line of a /proc/<pid>/cgroup file.
+func unifiedPath(procCgroup []byte) (string, bool) {
+	for _, line := range strings.Split(string(procCgroup), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok && strings.HasPrefix(p, "/") {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// cgroup2Dirs returns the directories where the cgroup path appears under a cgroup2 mount of mountinfo: the
+// mount point joined with the path below the mount's root, /sys/fs/cgroup first, then /sys/fs/cgroup/unified, then
+// the others in mount order. A mount whose root is not above the path does not show it.
+func cgroup2Dirs(mountinfo []byte, path string) []string {
+	var preferred, others []string
+	for _, line := range strings.Split(string(mountinfo), "\n") {
+		// id parent major:minor root mountpoint options [optional...] - fstype source superoptions
+		pre, post, ok := strings.Cut(line, " - ")
+		if !ok {
+			continue
+		}
+		if f := strings.Fields(post); len(f) == 0 || f[0] != "cgroup2" {
+			continue
+		}
+		f := strings.Fields(pre)
+		if len(f) < 5 {
+			continue
+		}
+		root, point := unescapeMount(f[3]), unescapeMount(f[4])
+		rel, ok := below(path, root)
+		if !ok {
+			continue
+		}
+		dir := filepath.Join(point, rel)
+		switch point {
+		case "/sys/fs/cgroup":
+			preferred = append([]string{dir}, preferred...)
+		case "/sys/fs/cgroup/unified":
+			preferred = append(preferred, dir)
+		default:
+			others = append(others, dir)
+		}
+	}
+	return append(preferred, others...)
+}
+
+// below returns path relative to root when path is root or inside it.
+func below(path, root string) (string, bool) {
+	if root == "/" {
+		return path, true
+	}
+	if path == root {
+		return "/", true
+	}
+	if rest, ok := strings.CutPrefix(path, root+"/"); ok {
+		return "/" + rest, true
+	}
+	return "", false
+}
+
+// unescapeMount undoes the octal escapes (\040 for a space) of a mountinfo field.
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// cgroup is the group of one session.
+type cgroup struct{ dir string }
+
+// create makes the group name and opens it for the spawn to place the leader in (CLONE_INTO_CGROUP). It returns no
+// group when c is nil or placement was turned off. The caller closes fd.
+func (c *Cgroups) create(name string) (g *cgroup, fd int, err error) {
+	if c == nil || c.off.Load() {
+		return nil, -1, nil
+	}
+	dir := filepath.Join(c.dir, name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, -1, err
+	}
+	fd, err = unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		_ = os.Remove(dir)
+		return nil, -1, err
+	}
+	return &cgroup{dir: dir}, fd, nil
+}
+
+// kill sends SIGKILL to every process of the group, wherever it is in the process tree. A group that is gone
+// counts as killed.
+func (g *cgroup) kill() error {
+	err := os.WriteFile(filepath.Join(g.dir, "cgroup.kill"), []byte("1"), 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// populated reports whether a process (not a zombie) is in the group or below it.
+func (g *cgroup) populated() bool { return cgroupPopulated(g.dir) }
+
+func cgroupPopulated(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.events"))
+	return err == nil && bytes.Contains(b, []byte("populated 1"))
+}
+
+// remove deletes the empty group; a group that is gone counts as removed.
+func (g *cgroup) remove() error {
+	err := os.Remove(g.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// waitEmpty waits until none of the groups in dirs is populated, at most until deadline, woken by the change
+// events of their cgroup.events files; it reports whether they all emptied.
+func waitEmpty(dirs []string, deadline time.Time) bool {
+	full := func() []string {
+		var out []string
+		for _, d := range dirs {
+			if cgroupPopulated(d) {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	dirs = full()
+	if len(dirs) == 0 {
+		return true
+	}
+	w, err := newCgroupEvents()
+	if err != nil {
+		return false
+	}
+	defer w.close()
+	for _, d := range dirs {
+		_, _ = w.add(d)
+	}
+	for {
+		// Checked after the watches exist, so that no change is missed between the check and the wait.
+		if dirs = full(); len(dirs) == 0 {
+			return true
+		}
+		if _, err := w.read(deadline); err != nil {
+			return false
+		}
+	}
+}
+
+// cgroupWatch tells the registry when groups it watches may have emptied: one inotify instance for all of them, read
+// by one goroutine that waits in the runtime poller (holding no thread).
+type cgroupWatch struct {
+	ev *cgroupEvents
+	mu sync.Mutex
+	wd map[int]int // watch descriptor -> pgid of the session
+}
+
+func newCgroupWatch() (*cgroupWatch, error) {
+	ev, err := newCgroupEvents()
+	if err != nil {
+		return nil, err
+	}
+	return &cgroupWatch{ev: ev, wd: map[int]int{}}, nil
+}
+
+// add watches the group of the session group pgid.
+func (w *cgroupWatch) add(g *cgroup, pgid int) error {
+	wd, err := w.ev.add(g.dir)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.wd[wd] = pgid
+	w.mu.Unlock()
+	return nil
+}
+
+// run calls changed with the pgid of each watched group whose events changed, until close.
+func (w *cgroupWatch) run(changed func(pgid int)) {
+	for {
+		wds, err := w.ev.read(time.Time{})
+		if err != nil {
+			return
+		}
+		for _, wd := range wds {
+			w.mu.Lock()
+			pgid, ok := w.wd[wd]
+			w.mu.Unlock()
+			if ok {
+				changed(pgid)
+			}
+		}
+	}
+}
+
+// forget drops the watch of pgid's group (its directory is being removed).
+func (w *cgroupWatch) forget(pgid int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for wd, p := range w.wd {
+		if p == pgid {
+			delete(w.wd, wd)
+			w.ev.remove(wd)
+		}
+	}
+}
+
+// close makes run return.
+func (w *cgroupWatch) close() { w.ev.close() }
