@@ -59,7 +59,7 @@ func TestFidelityTitle(t *testing.T) {
 	wantExecError(t, s.Exec(`echo hi`, "title", strings.Repeat("t", 121)), "title is too long (121 chars; limit 120).")
 	wantExecError(t, s.Exec(`echo hi`, "title", "a\nb"), "title must not contain control characters.")
 	wantExecError(t, s.Exec(`echo hi`, "cwd", "/"),
-		`Unknown parameter "cwd" for exec. Known parameters: title, command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput.`)
+		`Unknown parameter "cwd" for exec. Known parameters: title, command, workdir, env, yieldMs, background, timeout, pty, elevated, host, notifyOnOutput, cols, rows.`)
 	r := s.Exec(`echo hi`, "title", "Say hi")
 	wantText(t, r, "hi")
 	if r.Str("title") != "Say hi" {
