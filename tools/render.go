@@ -18,9 +18,9 @@ import (
 
 // Notes and fixed texts (docs/reference.md#messages, docs/reference.md#output-notes).
 const (
-	noteDiscarded  = "[earlier output was discarded at the retention cap and cannot be recovered]"
+	noteDiscarded = "[earlier output was discarded at the retention cap and cannot be recovered]"
 	// noteInFullLog replaces noteDiscarded while a complete spill file holds what memory no longer does.
-	noteInFullLog = "[earlier output is no longer in memory; it is in the full log: use action=log with offset and limit, or pattern]"
+	noteInFullLog  = "[earlier output is no longer in memory; it is in the full log: use action=log with offset and limit, or pattern]"
 	noteCut        = "[earlier output was cut to fit the response size limit]"
 	noteOmitted    = "[earlier output is omitted from this poll; use action=log with offset and limit to inspect retained output]"
 	textNoOutput   = "(no output)"
