@@ -61,6 +61,11 @@ func TestSpillCompleteOutput(t *testing.T) {
 	s := StartServer(t, Options{Env: spillEnv(dir)})
 	id, _ := s.Background("seq 1 100000")
 	s.WaitFinished(id, 30*time.Second)
+	// The head the retention cap dropped is in the full log, and the poll says so.
+	if r := s.Proc("poll", "sessionId", id); !strings.Contains(r.Text,
+		"[earlier output is no longer in memory; it is in the full log: use action=log with offset and limit, or pattern]") {
+		t.Errorf("poll of the spilled session: %q", r.Text[:min(len(r.Text), 300)])
+	}
 
 	r := s.Proc("log", "sessionId", id, "offset", 0, "limit", 3)
 	wantText(t, r, "1\n2\n3")

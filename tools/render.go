@@ -18,7 +18,9 @@ import (
 
 // Notes and fixed texts (docs/reference.md#messages, docs/reference.md#output-notes).
 const (
-	noteDiscarded  = "[earlier output was discarded at the retention cap and cannot be recovered]"
+	noteDiscarded = "[earlier output was discarded at the retention cap and cannot be recovered]"
+	// noteInFullLog replaces noteDiscarded while a complete spill file holds what memory no longer does.
+	noteInFullLog  = "[earlier output is no longer in memory; it is in the full log: use action=log with offset and limit, or pattern]"
 	noteCut        = "[earlier output was cut to fit the response size limit]"
 	noteOmitted    = "[earlier output is omitted from this poll; use action=log with offset and limit to inspect retained output]"
 	textNoOutput   = "(no output)"
@@ -344,7 +346,7 @@ func renderPoll(res sessions.PollResult, waitMs int) result {
 		notes += noteOmitted + "\n"
 	}
 	if res.Discarded {
-		notes += noteDiscarded + "\n"
+		notes += discardedNote(info) + "\n"
 	}
 	if body == "" {
 		body = textNoNew
@@ -426,6 +428,15 @@ func joinNotes(parts []string) string {
 		}
 	}
 	return out
+}
+
+// discardedNote is the note for output the retention cap dropped (docs/reference.md#output-notes): it is gone,
+// unless a spill file that has not stopped holds it (docs/reference.md#spill).
+func discardedNote(info sessions.Info) string {
+	if info.Log.Spilled && info.Log.Cause == sessions.StopNone {
+		return noteInFullLog
+	}
+	return noteDiscarded
 }
 
 // logHeadNote is the note a log starts with (docs/reference.md#spill): the discarded note when the retention

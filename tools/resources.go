@@ -123,7 +123,7 @@ func resourceLogText(info sessions.Info) string {
 		text = noteLogTruncated + "\n" + text
 	}
 	if info.DiscardedChars > 0 {
-		text = noteDiscarded + "\n" + text
+		text = discardedNote(info) + "\n" + text
 	}
 	return text
 }

@@ -141,3 +141,30 @@ func TestRenderSearch(t *testing.T) {
 		t.Errorf("budget note %q", r.text[len(r.text)-80:])
 	}
 }
+
+// While a complete spill file holds what the retention cap dropped, poll and the log resource point to the full
+// log instead of calling the output lost; once the file stopped, it is lost again.
+func TestDiscardedNoteWithSpill(t *testing.T) {
+	running := sessions.Info{ID: "s", Status: "running", DiscardedChars: 10, Aggregated: "tail\n"}
+	spilled := running
+	spilled.Log = sessions.LogInfo{Spilled: true, Path: "/run/x/s.log", Bytes: 100}
+	stopped := spilled
+	stopped.Log.Cause = sessions.StopSessionCap
+	for _, tc := range []struct {
+		name string
+		info sessions.Info
+		want string
+	}{
+		{"no spill", running, noteDiscarded},
+		{"complete spill", spilled, noteInFullLog},
+		{"stopped spill", stopped, noteDiscarded},
+	} {
+		r := renderPoll(sessions.PollResult{Info: tc.info, Output: "x\n", Chunks: 1, Discarded: true}, 0)
+		if !strings.HasPrefix(r.text, tc.want+"\n") {
+			t.Errorf("%s: poll text %q, want the note %q", tc.name, r.text, tc.want)
+		}
+		if got := resourceLogText(tc.info); !strings.HasPrefix(got, tc.want+"\n") {
+			t.Errorf("%s: log resource %q", tc.name, got)
+		}
+	}
+}
