@@ -108,7 +108,7 @@ func TestC34Tail(t *testing.T) {
 // (docs/reference.md#output-budget).
 func TestC35BoundedResponses(t *testing.T) {
 	par(t)
-	s := StartServer(t, Options{Env: []string{"PI_BASH_MAX_OUTPUT_CHARS=200000", "OPENCLAW_BASH_PENDING_MAX_OUTPUT_CHARS=200000"}})
+	s := StartServer(t, Options{Env: []string{"PI_BASH_MAX_OUTPUT_CHARS=200000", "OPENCLAW_BASH_PENDING_MAX_OUTPUT_CHARS=200000", "EXECMCP_LOG_MAX_BYTES=0"}})
 	id, _ := s.Background(`head -c 300000 /dev/zero | tr '\0' '<'`)
 	s.WaitFinished(id, 20*time.Second)
 	checkBounded(t, s, id, 200000)

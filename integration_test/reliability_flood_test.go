@@ -94,7 +94,7 @@ func TestReliabilityFlood(t *testing.T) {
 		n, dur = 10, 30*time.Second
 	}
 	const pendingCap, maxChars = 30000, 100000
-	s := StartServer(t, Options{})
+	s := StartServer(t, Options{Env: []string{"EXECMCP_LOG_MAX_BYTES=0"}}) // the retained output under a flood; spill files are tested apart
 	rss0 := procStatusKB(s.Pid(), "VmRSS")
 	quiet, _ := s.Background(`sleep 600`)
 	var ids []string

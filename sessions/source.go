@@ -41,21 +41,21 @@ func (p ptySource) run(s *Session) {
 	var dec output.Decoder
 	var san output.Sanitizer
 	buf := make([]byte, readSize)
-	record := func(b []byte) {
+	record := func(b []byte, reply bool) {
 		s.r.ingest <- struct{}{} // see Registry.ingest
 		s.term.write(b)          // the raw bytes: the emulator interprets what sanitising removes
 		clean, events := san.SanitizeBytes(dec.DecodeBytes(b))
 		dsr := s.appendOutput(output.Stdout, clean, events)
 		<-s.r.ingest
 		// Programs that probe the terminal wait for a cursor-position report; answer each query.
-		for range dsr {
+		for ; reply && dsr > 0; dsr-- {
 			s.replyDSR()
 		}
 	}
 	for {
 		n, err := p.f.Read(buf)
 		if n > 0 {
-			record(buf[:n])
+			record(buf[:n], true)
 		}
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -69,8 +69,10 @@ func (p ptySource) run(s *Session) {
 }
 
 // drain records what the terminal holds when stop ended the reads, like pipeSource's final pass: without waiting,
-// and at most maxBurstReads+1 reads, so a descendant that keeps writing cannot hold it.
-func (p ptySource) drain(buf []byte, record func([]byte)) {
+// and at most maxBurstReads+1 reads, so a descendant that keeps writing cannot hold it. Cursor-position queries
+// are not answered any more: each answer may wait a second for a program that does not read, and the session is
+// ending.
+func (p ptySource) drain(buf []byte, record func([]byte, bool)) {
 	_ = p.f.SetReadDeadline(time.Time{})
 	rc, err := p.f.SyscallConn()
 	if err != nil {
@@ -84,7 +86,7 @@ func (p ptySource) drain(buf []byte, record func([]byte)) {
 			return
 		}
 		if n > 0 {
-			record(buf[:n])
+			record(buf[:n], false)
 		}
 		if errors.Is(rerr, syscall.EINTR) {
 			continue

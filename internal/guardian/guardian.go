@@ -44,6 +44,7 @@ func init() {
 		return
 	}
 	signal.Ignore(terminating...)
+	dropExecutablePages()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("pid", os.Getpid())
 	status, err := sessions.RunGuardian(os.NewFile(pipeFD, "guardian"), token, logger)
 	if err != nil {
