@@ -105,10 +105,10 @@ var untilPatterns = []struct{ name, pattern string }{
 // BenchmarkUntilFloodCPU: the server's CPU time (utime+stime) for a 1 GB background flood while the client keeps a
 // `poll {until: <pattern>, timeout: 30000}` outstanding (a new one as soon as the previous returns), against the
 // same flood polled with `timeout: 0` every 100 ms, in the same run; the target is at most 1.2x
-// (docs/reference.md#poll-wait). Each run floods once per mode, modes interleaved; the ratio is taken per run
-// against that run's plain flood and reported as the median ("<flood>/<pattern>-cpu-x"), with the range logged.
-// Three runs (EXECMCP_BENCH_INGEST_RUNS overrides), whatever b.N is; EXECMCP_BENCH_UNTIL_PATTERNS (comma-separated
-// names) and EXECMCP_BENCH_UNTIL_FLOODS select a subset.
+// (docs/reference.md#poll-wait). One sub-benchmark per flood; each run floods once per mode, modes interleaved,
+// and the ratio is taken per run against that run's plain flood: the metric "<pattern>-cpu-x" is the median, the
+// log gives the range. Three runs (EXECMCP_BENCH_INGEST_RUNS overrides), whatever b.N is;
+// EXECMCP_BENCH_UNTIL_PATTERNS (comma-separated names) and EXECMCP_BENCH_UNTIL_FLOODS select a subset.
 func BenchmarkUntilFloodCPU(b *testing.B) {
 	runs := 3
 	if n, err := strconv.Atoi(os.Getenv("EXECMCP_BENCH_INGEST_RUNS")); err == nil && n > 0 {
@@ -118,34 +118,36 @@ func BenchmarkUntilFloodCPU(b *testing.B) {
 		v := os.Getenv(env)
 		return v == "" || slices.Contains(strings.Split(v, ","), name)
 	}
-	s := StartServer(b, Options{})
 	for _, fl := range untilFloods {
 		if !pick("EXECMCP_BENCH_UNTIL_FLOODS", fl.name) {
 			continue
 		}
-		ratios := map[string][]float64{}
-		var plain []float64
-		for i := 0; i < runs; i++ {
-			base := untilFloodCPU(b, s, fl.pipeline, "")
-			plain = append(plain, base)
-			for _, p := range untilPatterns {
-				if pick("EXECMCP_BENCH_UNTIL_PATTERNS", p.name) {
-					ratios[p.name] = append(ratios[p.name], untilFloodCPU(b, s, fl.pipeline, p.pattern)/base)
+		b.Run(fl.name, func(b *testing.B) {
+			s := StartServer(b, Options{})
+			ratios := map[string][]float64{}
+			var plain []float64
+			for range runs {
+				base := untilFloodCPU(b, s, fl.pipeline, "")
+				plain = append(plain, base)
+				for _, p := range untilPatterns {
+					if pick("EXECMCP_BENCH_UNTIL_PATTERNS", p.name) {
+						ratios[p.name] = append(ratios[p.name], untilFloodCPU(b, s, fl.pipeline, p.pattern)/base)
+					}
 				}
 			}
-		}
-		b.Logf("%s: server CPU of the plain flood %.2f..%.2f s", fl.name, slices.Min(plain), slices.Max(plain))
-		for _, p := range untilPatterns {
-			if r := ratios[p.name]; len(r) > 0 {
-				b.Logf("%s %-12s %-22q cpu-x %.3f..%.3f (median %.3f)", fl.name, p.name, p.pattern, slices.Min(r), slices.Max(r), medianF(r))
-				b.ReportMetric(medianF(r), fl.name+"/"+p.name+"-cpu-x")
+			for b.Loop() {
 			}
-		}
-		b.ReportMetric(medianF(plain), fl.name+"-plain-cpu-s")
+			b.Logf("server CPU of the plain flood %.2f..%.2f s", slices.Min(plain), slices.Max(plain))
+			b.ReportMetric(medianF(plain), "plain-cpu-s")
+			for _, p := range untilPatterns {
+				if r := ratios[p.name]; len(r) > 0 {
+					b.Logf("%-12s %-22q cpu-x %.3f..%.3f (median %.3f)", p.name, p.pattern, slices.Min(r), slices.Max(r), medianF(r))
+					b.ReportMetric(medianF(r), p.name+"-cpu-x")
+				}
+			}
+			b.ReportMetric(0, "ns/op")
+		})
 	}
-	for b.Loop() {
-	}
-	b.ReportMetric(0, "ns/op")
 }
 
 func medianF(v []float64) float64 {

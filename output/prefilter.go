@@ -22,15 +22,14 @@ type prefilter struct {
 	// The plan, rebuilt after each sample. With skip false: streams are the bytes searched, next[s] the index
 	// of the next occurrence of streams[s] at or after the search position (valid for one text, see begin),
 	// and pos[i] the position of factor i that holds its stream bytes. With skip true: the Horspool loop looks
-	// at the byte ending each window of width positions, whose factors are checked when it is in last, and
-	// moves the window by shift[byte].
+	// at the byte b ending each window of width positions, checks the factors when step[b]&lastBit is set (b
+	// can end an occurrence), and moves the window by step[b]&^lastBit.
 	skip    bool
 	streams []byte
 	next    []int
 	pos     []int
 	width   int
-	last    byteSet
-	shift   [256]uint8
+	step    [256]uint8
 	// targets lists, for each byte, the factors whose checked position (pos[i], or width-1) can hold it:
 	// tlist[tstart[c]:tstart[c+1]].
 	tstart [257]uint16
@@ -40,21 +39,24 @@ type prefilter struct {
 }
 
 const (
-	// sampleEvery is how much output passes between two samples of sampleBytes for the histogram; histCap is
-	// the sampled total above which the histogram is halved.
-	sampleEvery = 256 << 10
-	sampleBytes = 1024
-	histCap     = 32 << 10
+	// sampleEvery is how much output passes between two samples of sampleBytes for the histogram (more often
+	// while it holds less than sampleBytes*4); histCap is the sampled total above which the histogram is halved,
+	// so that it follows output that changes within about histCap/sampleBytes samples.
+	sampleEvery = 1 << 20
+	sampleBytes = 512
+	histCap     = 8 << 10
 	// maxStreams bounds the bytes searched with IndexByte at once: each costs a pass over the text.
 	maxStreams = 8
+	// lastBit marks, in step, a byte that can end a factor's window.
+	lastBit = 0x80
 )
 
 // Costs of the plan model, in nanoseconds, measured on amd64 with AVX2: an IndexByte restart at an occurrence
 // (with the check of the candidate), a byte scanned by IndexByte, one step of the skip loop.
 const (
-	costHit  = 6.0
-	costScan = 0.04
-	costStep = 1.2
+	costHit  = 10.0
+	costScan = 0.03
+	costStep = 1.0
 )
 
 func newPrefilter(set []factor) *prefilter {
@@ -67,7 +69,7 @@ func newPrefilter(set []factor) *prefilter {
 // (and at the first chunk).
 func (f *prefilter) observe(p []byte) {
 	f.fed += len(p)
-	if f.fed < sampleEvery || len(p) == 0 {
+	if f.fed < sampleEvery && f.total >= sampleBytes*4 || len(p) == 0 {
 		return
 	}
 	f.fed = 0
@@ -167,7 +169,13 @@ func (f *prefilter) plan() {
 	}
 	f.streams = f.streams[:0]
 	if f.skip {
-		f.width, f.last, f.shift = width, last, shift
+		f.width = width
+		for c := range shift {
+			f.step[c] = shift[c]
+			if last.has(byte(c)) {
+				f.step[c] |= lastBit
+			}
+		}
 	} else {
 		sb.each(func(c byte) { f.streams = append(f.streams, c) })
 		f.next = append(f.next[:0], make([]int, len(f.streams))...)
@@ -203,8 +211,11 @@ func (f *prefilter) begin() {
 // search returns the index of the first occurrence in p, at or after from, of a factor, or -1. Successive calls
 // for the same p (after one begin) must not go back.
 func (f *prefilter) search(p []byte, from int) int {
-	if f.skip {
+	switch {
+	case f.skip:
 		return f.searchSkip(p, from)
+	case len(f.streams) == 1:
+		return f.search1(p, from)
 	}
 	to := len(p)
 	for {
@@ -223,14 +234,39 @@ func (f *prefilter) search(p []byte, from int) int {
 		if c >= to {
 			return -1
 		}
-		b := p[c]
-		for _, i := range f.tlist[f.tstart[b]:f.tstart[b+1]] {
-			if st := c - f.pos[i]; st >= from && f.factors[i].at(p, st) {
-				return st
-			}
+		if st := f.check(p, c, from); st >= 0 {
+			return st
 		}
 		from = c + 1
 	}
+}
+
+// search1 is search with a single stream, which needs no remembered position: each call scans on from from.
+func (f *prefilter) search1(p []byte, from int) int {
+	b := f.streams[0]
+	for {
+		k := bytes.IndexByte(p[from:], b)
+		if k < 0 {
+			return -1
+		}
+		c := from + k
+		if st := f.check(p, c, from); st >= 0 {
+			return st
+		}
+		from = c + 1
+	}
+}
+
+// check returns the start of a factor occurrence that holds p[c] at the factor's stream position and starts at
+// or after from, or -1.
+func (f *prefilter) check(p []byte, c, from int) int {
+	b := p[c]
+	for _, i := range f.tlist[f.tstart[b]:f.tstart[b+1]] {
+		if st := c - f.pos[i]; st >= from && f.factors[i].at(p, st) {
+			return st
+		}
+	}
+	return -1
 }
 
 // searchSkip is search with the Horspool loop: at each window it looks at the byte ending it; a factor can only
@@ -238,9 +274,11 @@ func (f *prefilter) search(p []byte, from int) int {
 // position that can hold the byte.
 func (f *prefilter) searchSkip(p []byte, from int) int {
 	w := f.width
+	step := &f.step
 	for e := from + w - 1; e < len(p); {
 		b := p[e]
-		if f.last.has(b) {
+		t := step[b]
+		if t&lastBit != 0 {
 			st := e - w + 1
 			for _, i := range f.tlist[f.tstart[b]:f.tstart[b+1]] {
 				if f.factors[i].at(p, st) {
@@ -248,7 +286,7 @@ func (f *prefilter) searchSkip(p []byte, from int) int {
 				}
 			}
 		}
-		e += int(f.shift[b])
+		e += int(t &^ lastBit)
 	}
 	return -1
 }
