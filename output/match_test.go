@@ -147,15 +147,15 @@ func TestRequiredFactors(t *testing.T) {
 	}
 }
 
-// TestLineMatcherPlans runs every pattern over 700 KB of varied lines (matching ones, long ones, CRLF, non-ASCII,
-// invalid bytes), in reads of random sizes so that the prefilter samples and replans, with each plan.
+// TestLineMatcherPlans runs every pattern over 300 KB of varied lines (matching ones, long ones, CRLF, non-ASCII,
+// invalid bytes), in reads of random sizes, with each plan and with other stream positions than the chosen ones.
 func TestLineMatcherPlans(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	words := []string{"error", "Error", "ERROR", "warning", "fatal", "12 passed", "colour", "READY", "NEEDLE", "Password: ",
 		"failed", "FAILURE", "é", "É", "日本", "\u212a", "\u017f", "\xff", "\xef\xbf\xbd", "ab", "xbcy", "\r", "disk", "123",
 		"the", "quick", "brown", "fox", "INFO", "server:", "GET", "/api/v1/items?page=2", "in", "12ms", "(status", "200)", "ok"}
 	var sb strings.Builder
-	for sb.Len() < 700000 {
+	for sb.Len() < 300000 {
 		n := rng.IntN(12)
 		if rng.IntN(200) == 0 {
 			n = 8000 // a line longer than MatchLineBytes
@@ -181,7 +181,7 @@ func TestLineMatcherPlans(t *testing.T) {
 	for _, pattern := range matchPatterns {
 		for _, partial := range []bool{false, true} {
 			want := reference(pattern, text, cuts, partial)
-			for mode := range uint8(3) {
+			for _, mode := range []uint8{0, 1, 2, 4, 7} {
 				compareMatcher(t, pattern, text, cuts, partial, mode, want)
 			}
 		}
@@ -222,12 +222,12 @@ func refPartial(re *regexp.Regexp, text string, ends []int) []string {
 	return got
 }
 
-// runMatcher runs pattern over text in reads ending at cuts, with the prefilter's plan forced by mode (0 the
-// matcher's own choice, 1 byte searches, 2 the skip loop).
+// runMatcher runs pattern over text in reads ending at cuts, with the prefilter's plan forced by mode%3 (0 the
+// matcher's own choice, 1 byte searches, at the chosen positions moved on by mode/3, 2 the skip loop).
 func runMatcher(pattern string, text []byte, cuts []int, partial bool, mode uint8) []string {
 	m := NewLineMatcher(regexp.MustCompile(pattern), partial)
 	if m.pf != nil {
-		m.pf.force = mode % 3
+		m.pf.force, m.pf.rot = mode%3, mode/3
 		m.pf.plan()
 	}
 	return feedAll(m, text, slices.Clone(cuts))
@@ -294,6 +294,7 @@ func FuzzLineMatcher(f *testing.F) {
 	f.Add([]byte("color\ncolour\ncolouur\n"), uint8(22), uint16(7), uint16(7), true, uint8(0), "")
 	f.Add([]byte("xy\nxay\nxbcbcay\n"), uint8(0), uint16(2), uint16(9), false, uint8(2), `x(a|bc)+y`)
 	f.Add([]byte("id 123456 ok\nid 12345\n"), uint8(0), uint16(9), uint16(15), false, uint8(2), `\d{6}`)
+	f.Add([]byte("x\nerr\nERR\n"), uint8(5), uint16(1), uint16(4), false, uint8(4), "")
 	f.Fuzz(func(t *testing.T, text []byte, pat uint8, c1, c2 uint16, partial bool, mode uint8, pattern string) {
 		if _, err := regexp.Compile(pattern); err != nil || pattern == "" || len(pattern) > 1000 {
 			pattern = matchPatterns[int(pat)%len(matchPatterns)]

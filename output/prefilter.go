@@ -34,8 +34,9 @@ type prefilter struct {
 	// tlist[tstart[c]:tstart[c+1]].
 	tstart [257]uint16
 	tlist  []uint16
-	// force, set by tests only, imposes streams (1, when at most maxStreams bytes) or the skip loop (2).
-	force uint8
+	// force, set by tests only, imposes streams (1, when at most maxStreams bytes) or the skip loop (2); with
+	// streams, rot moves each factor's stream position rot places on (cyclically) from the chosen one.
+	force, rot uint8
 }
 
 const (
@@ -128,6 +129,9 @@ func (f *prefilter) plan() {
 		}
 	}
 	for k, fa := range f.factors {
+		if f.force == 1 {
+			f.pos[k] = (f.pos[k] + int(f.rot)) % len(fa)
+		}
 		sb.union(&fa[f.pos[k]])
 	}
 	streamCost := math.Inf(1)
@@ -217,9 +221,12 @@ func (f *prefilter) search(p []byte, from int) int {
 	case len(f.streams) == 1:
 		return f.search1(p, from)
 	}
-	to := len(p)
+	// Occurrences start at or after lo, the start of the line searched; from is where the streams go on.
+	to, lo := len(p), from
 	for {
-		c := to
+		// The nearest occurrence is that of stream s1; the stream after it is at c2. Until c2, s1's
+		// occurrences are taken in a tight loop, as search1 does.
+		s1, c1, c2 := 0, to, to
 		for s, b := range f.streams {
 			n := f.next[s]
 			if n < from {
@@ -229,28 +236,43 @@ func (f *prefilter) search(p []byte, from int) int {
 				}
 				f.next[s] = n
 			}
-			c = min(c, n)
+			if n < c1 {
+				s1, c1, c2 = s, n, c1
+			} else if n < c2 {
+				c2 = n
+			}
 		}
-		if c >= to {
+		if c1 >= to {
 			return -1
 		}
-		if st := f.check(p, c, from); st >= 0 {
-			return st
+		b := f.streams[s1]
+		for c := c1; ; {
+			if st := f.check(p, c, lo); st >= 0 {
+				return st
+			}
+			from = c + 1
+			if k := bytes.IndexByte(p[from:c2], b); k >= 0 {
+				c = from + k
+				continue
+			}
+			// None before c2: the next one is at or after it.
+			f.next[s1] = -1
+			from = max(from, c2)
+			break
 		}
-		from = c + 1
 	}
 }
 
 // search1 is search with a single stream, which needs no remembered position: each call scans on from from.
 func (f *prefilter) search1(p []byte, from int) int {
-	b := f.streams[0]
+	b, lo := f.streams[0], from
 	for {
 		k := bytes.IndexByte(p[from:], b)
 		if k < 0 {
 			return -1
 		}
 		c := from + k
-		if st := f.check(p, c, from); st >= 0 {
+		if st := f.check(p, c, lo); st >= 0 {
 			return st
 		}
 		from = c + 1
@@ -258,11 +280,11 @@ func (f *prefilter) search1(p []byte, from int) int {
 }
 
 // check returns the start of a factor occurrence that holds p[c] at the factor's stream position and starts at
-// or after from, or -1.
-func (f *prefilter) check(p []byte, c, from int) int {
+// or after lo, or -1.
+func (f *prefilter) check(p []byte, c, lo int) int {
 	b := p[c]
 	for _, i := range f.tlist[f.tstart[b]:f.tstart[b+1]] {
-		if st := c - f.pos[i]; st >= from && f.factors[i].at(p, st) {
+		if st := c - f.pos[i]; st >= lo && f.factors[i].at(p, st) {
 			return st
 		}
 	}
