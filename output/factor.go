@@ -99,11 +99,25 @@ var emptyOnly = facts{exact: []factor{{}}}
 // requiredFactors returns a set of factors one of which occurs in every match of re, or nil when none is known
 // that filters anything.
 func requiredFactors(re *syntax.Regexp) []factor {
-	set := deriveFacts(re.Simplify()).req()
-	for _, f := range set {
+	var set []factor
+	for _, f := range deriveFacts(re.Simplify()).req() {
 		if len(f) == 0 {
 			return nil
 		}
+		// A line holds no LF, so a match holds none either: an LF at a position is no occurrence (\s would
+		// otherwise stop at the end of every line), and a factor that needs one never occurs.
+		g := slices.Clone(f)
+		ok := true
+		for i := range g {
+			g[i][0] &^= 1 << '\n'
+			ok = ok && g[i].size() > 0
+		}
+		if ok {
+			set = append(set, g)
+		}
+	}
+	if len(set) == 0 {
+		return nil
 	}
 	return set
 }
