@@ -251,14 +251,15 @@ func (f *prefilter) search(p []byte, from int) int {
 				return st
 			}
 			from = c + 1
-			if k := bytes.IndexByte(p[from:c2], b); k >= 0 {
-				c = from + k
-				continue
+			n := to
+			if k := bytes.IndexByte(p[from:], b); k >= 0 {
+				n = from + k
 			}
-			// None before c2: the next one is at or after it.
-			f.next[s1] = -1
-			from = max(from, c2)
-			break
+			if n >= c2 {
+				f.next[s1] = n
+				break
+			}
+			c = n
 		}
 	}
 }
