@@ -240,7 +240,8 @@ func concatFacts(a, b facts) facts {
 	if a.exact != nil && b.exact != nil {
 		if x := cross(a.exact, b.exact); x != nil {
 			if longest(x) <= maxFactorLen {
-				return facts{exact: x}
+				// One factor both share can be cheaper to search for than all the strings (fail(ed|ure)).
+				return facts{exact: x, inner: best(x, a.req(), b.req())}
 			}
 			p, s := cut(x, false), cut(x, true)
 			return facts{prefix: p, suffix: s, inner: best(x, p, s)}
@@ -289,7 +290,7 @@ func altFacts(subs []facts) facts {
 		*out[k] = u
 	}
 	if r.exact != nil {
-		return facts{exact: r.exact}
+		return facts{exact: r.exact, inner: best(r.exact, r.inner)}
 	}
 	return r
 }

@@ -115,8 +115,11 @@ func TestRequiredFactors(t *testing.T) {
 		{"^READY$", []string{"READY"}},
 		{`^\d+ passed`, []string{" passed"}},
 		{`\d{3}`, []string{"[0123456789][0123456789][0123456789]"}},
-		{"colou?r", []string{"colour", "color"}},
-		{"(?i)fail(ed|ure)", []string{"[Ff][Aa][Ii][Ll][Ee][Dd]", "[Ff][Aa][Ii][Ll][Uu][Rr][Ee]"}},
+		// A factor the strings share is cheaper to search for than the strings.
+		{"colou?r", []string{"colo"}},
+		{"(?i)fail(ed|ure)", []string{"[Ff][Aa][Ii][Ll]"}},
+		{"colou?r|x", []string{"colo", "x"}},
+		{"(a|b)(c|d)x", []string{"[ab][cd]x"}},
 		// K and S also fold to non-ASCII runes of other lengths: the factor stops at them.
 		{"(?i)disk", []string{"[Dd][Ii]"}},
 		{"(?i)ks", nil},
@@ -183,7 +186,7 @@ func TestLineMatcherPlans(t *testing.T) {
 	for _, pattern := range matchPatterns {
 		for _, partial := range []bool{false, true} {
 			want := reference(pattern, text, cuts, partial)
-			for _, mode := range []uint8{0, 1, 2, 4, 7} {
+			for _, mode := range []uint8{0, 1, 2, 3, 5, 9} {
 				compareMatcher(t, pattern, text, cuts, partial, mode, want)
 			}
 		}
@@ -224,12 +227,13 @@ func refPartial(re *regexp.Regexp, text string, ends []int) []string {
 	return got
 }
 
-// runMatcher runs pattern over text in reads ending at cuts, with the prefilter's plan forced by mode%3 (0 the
-// matcher's own choice, 1 byte searches, at the chosen positions moved on by mode/3, 2 the skip loop).
+// runMatcher runs pattern over text in reads ending at cuts, with the prefilter's plan forced by mode%4 (0 the
+// matcher's own choice, 1 byte searches, at the chosen positions moved on by mode/4, 2 the skip loop, 3 the pair
+// loop).
 func runMatcher(pattern string, text []byte, cuts []int, partial bool, mode uint8) []string {
 	m := NewLineMatcher(regexp.MustCompile(pattern), partial)
 	if m.pf != nil {
-		m.pf.force, m.pf.rot = mode%3, mode/3
+		m.pf.force, m.pf.rot = mode%4, mode/4
 		m.pf.plan()
 	}
 	return feedAll(m, text, slices.Clone(cuts))
@@ -296,7 +300,8 @@ func FuzzLineMatcher(f *testing.F) {
 	f.Add([]byte("color\ncolour\ncolouur\n"), uint8(22), uint16(7), uint16(7), true, uint8(0), "")
 	f.Add([]byte("xy\nxay\nxbcbcay\n"), uint8(0), uint16(2), uint16(9), false, uint8(2), `x(a|bc)+y`)
 	f.Add([]byte("id 123456 ok\nid 12345\n"), uint8(0), uint16(9), uint16(15), false, uint8(2), `\d{6}`)
-	f.Add([]byte("x\nerr\nERR\n"), uint8(5), uint16(1), uint16(4), false, uint8(4), "")
+	f.Add([]byte("x\nerr\nERR\n"), uint8(5), uint16(1), uint16(4), false, uint8(5), "")
+	f.Add([]byte("an error\nERROR: x\nerr or\n"+strings.Repeat("xErrOr ", 9)+"\n"), uint8(5), uint16(3), uint16(40), true, uint8(3), "(?i)error")
 	f.Fuzz(func(t *testing.T, text []byte, pat uint8, c1, c2 uint16, partial bool, mode uint8, pattern string) {
 		if _, err := regexp.Compile(pattern); err != nil || pattern == "" || len(pattern) > 1000 {
 			pattern = matchPatterns[int(pat)%len(matchPatterns)]
@@ -309,23 +314,29 @@ func FuzzLineMatcher(f *testing.F) {
 	})
 }
 
-// BenchmarkLineMatcher scans 32 KiB reads (the reader's size) that never match, as an until poll does during a
-// flood: 40-byte lines of one letter, and 94-byte log lines of the letters and digits patterns are made of.
+// BenchmarkLineMatcher scans reads of 32 KiB (the reader's size) that never match, as an until poll does during a
+// flood: 40-byte lines of one letter, and 94-byte log lines of the letters and digits patterns are made of. The
+// reads are cut from 512 KiB of lines (which stay in the cache, as a read just sanitised does), so that they start at every offset of a line, as a flood's do: repeating one
+// read would let the branch predictor learn where its occurrences are.
 func BenchmarkLineMatcher(b *testing.B) {
-	chunks := []struct{ name, line string }{
+	texts := []struct{ name, line string }{
 		{"a40", "yaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"},
 		{"log94", "2026-12-06 10:00:00.123 INFO  server: handled GET /api/v1/items?page=2 in 12ms (status 200) ok\n"},
 	}
-	pats := []string{"NEEDLE", "(?i)error", "error|warning|fatal", "[Ee]rror", "^READY$", `^\d+ passed`, `\d{6}`, "^NEVER MATCHES$", `\d{5}`, `(?i)fail(ed|ure)`, `\w+Exception`}
-	for _, c := range chunks {
-		// Whole lines: a line cut at the end of one read would run on into the start of the next.
-		chunk := []byte(strings.Repeat(c.line, 32768/len(c.line)))
+	pats := []string{"NEEDLE", "(?i)error", "error|warning|fatal", "[Ee]rror", "^READY$", `^\d+ passed`, `\d{6}`,
+		"^NEVER MATCHES$", `(?i)fail(ed|ure)`, `\w+Exception`}
+	const read = 32 << 10
+	for _, c := range texts {
+		text := []byte(strings.Repeat(c.line, 512<<10/len(c.line)))
+		text = text[:len(text)/read*read]
 		for _, pat := range pats {
 			b.Run(c.name+"/"+pat, func(b *testing.B) {
 				m := NewLineMatcher(regexp.MustCompile(pat), true)
-				b.SetBytes(int64(len(chunk)))
+				b.SetBytes(read)
+				off := 0
 				for b.Loop() {
-					m.Feed(chunk, func([]byte) { b.Fatal("matched") })
+					m.Feed(text[off:off+read], func([]byte) { b.Fatal("matched") })
+					off = (off + read) % len(text)
 				}
 			})
 		}

@@ -2,15 +2,23 @@ package output
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
+	"math/bits"
 )
 
 // prefilter finds the places in a text where one of a set of factors (factor.go) occurs, much faster than a
-// regexp scans: LineMatcher only runs the regexp on the lines it points at. It picks, for each factor, the
-// position whose bytes are rarest in the output seen so far (a sampled byte histogram), then either searches for
-// those few bytes with bytes.IndexByte (vectorised), one search per byte remembered until passed, or, when
-// there are too many such bytes or they are too common, steps through the text with a Horspool skip loop over
-// the first positions of the factors. Both only ever stop early: every occurrence is found.
+// regexp scans: LineMatcher only runs the regexp on the lines it points at. From the frequencies of bytes in the
+// output seen so far (a sampled histogram) it estimates the cost of three plans and takes the cheapest:
+//   - streams: for each factor, the position whose bytes are rarest; those few bytes are searched with
+//     bytes.IndexByte (vectorised), one search per byte, each remembered until passed. Each occurrence of such a
+//     byte costs a restart (about 10 ns, mostly a mispredicted branch), so this is for rare bytes.
+//   - pair: one factor, two of its positions tested together eight bytes at a time (SWAR, in plain Go), at a
+//     cost per byte that does not depend on how common each byte is: for a factor of common letters only
+//     (`(?i)error` on English text), whose every position is found on every line.
+//   - skip: a Horspool loop over windows as wide as the shortest factor, for many or common bytes.
+//
+// Every plan only ever stops early: each occurrence is found, and checked against the whole factor.
 type prefilter struct {
 	factors []factor
 	// hist counts the bytes of sampled output (halved as it grows, so it follows the recent output); fed counts
@@ -19,24 +27,67 @@ type prefilter struct {
 	total uint32
 	fed   int
 
-	// The plan, rebuilt after each sample. With skip false: streams are the bytes searched, next[s] the index
-	// of the next occurrence of streams[s] at or after the search position (valid for one text, see begin),
-	// and pos[i] the position of factor i that holds its stream bytes. With skip true: the Horspool loop looks
-	// at the byte b ending each window of width positions, checks the factors when step[b]&lastBit is set (b
-	// can end an occurrence), and moves the window by step[b]&^lastBit.
-	skip    bool
+	// The plan, rebuilt after each sample. planStreams: streams are the bytes searched, next[s] the index of the
+	// next occurrence of streams[s] at or after the search position (valid for one text, see begin), and pos[i]
+	// the position of factor i that holds its stream bytes. planSkip: the Horspool loop looks at the byte b
+	// ending each window of width positions, checks the factors when step[b]&lastBit is set (b can end an
+	// occurrence), and moves the window by step[b]&^lastBit. planPair: positions pairAt and pairAt+pairDist of
+	// factor 0 are tested; a byte b passes position k when b|cubes[k].mask == cubes[k].value.
+	mode    uint8
 	streams []byte
 	next    []int
 	pos     []int
 	width   int
 	step    [256]uint8
+	pairAt  int
+	pairDst int
+	cubes   [2]cube
 	// targets lists, for each byte, the factors whose checked position (pos[i], or width-1) can hold it:
 	// tlist[tstart[c]:tstart[c+1]].
 	tstart [257]uint16
 	tlist  []uint16
-	// force, set by tests only, imposes streams (1, when at most maxStreams bytes) or the skip loop (2); with
-	// streams, rot moves each factor's stream position rot places on (cyclically) from the chosen one.
+	// force, set by tests only, imposes a plan (planStreams when at most maxStreams bytes, planPair with one
+	// factor of two positions or more); with streams, rot moves each factor's stream position rot places on
+	// (cyclically) from the chosen one.
 	force, rot uint8
+}
+
+// The plans; 0 is no plan (chosen by the cost model when forced).
+const (
+	planStreams = 1 + iota
+	planSkip
+	planPair
+)
+
+// cube is the set of bytes b with b|mask == value: the smallest such set holding a position's bytes (one byte,
+// a letter in both cases), tested on eight bytes at once.
+type cube struct{ value, mask byte }
+
+func cubeOf(s *byteSet) cube {
+	var c cube
+	first := true
+	s.each(func(b byte) {
+		if first {
+			c.value, first = b, false
+		}
+		c.mask |= b ^ c.value
+	})
+	c.value |= c.mask
+	return c
+}
+
+func (c cube) has(b byte) bool { return b|c.mask == c.value }
+
+// freq sums freq over the bytes of the cube.
+func (c cube) freq(freq func(byte) float64) float64 {
+	t := 0.0
+	// Every subset of the mask's bits, cleared from value.
+	for sub := uint(c.mask); ; sub = (sub - 1) & uint(c.mask) {
+		t += freq(c.value &^ byte(sub))
+		if sub == 0 {
+			return t
+		}
+	}
 }
 
 const (
@@ -53,11 +104,13 @@ const (
 )
 
 // Costs of the plan model, in nanoseconds, measured on amd64 with AVX2: an IndexByte restart at an occurrence
-// (with the check of the candidate), a byte scanned by IndexByte, one step of the skip loop.
+// (with the check of the candidate), a byte scanned by IndexByte, one step of the skip loop, a byte of the pair
+// loop.
 const (
-	costHit  = 10.0
+	costHit  = 12.0
 	costScan = 0.03
 	costStep = 1.0
+	costPair = 0.13
 )
 
 func newPrefilter(set []factor) *prefilter {
@@ -164,15 +217,34 @@ func (f *prefilter) plan() {
 	}
 	skipCost := costStep/avg + hits*costHit
 
-	f.skip = skipCost < streamCost
+	// Pair: the two positions of a single factor least often found together.
+	pairCost, pairAt, pairDst := math.Inf(1), 0, 0
+	if fa := f.factors[0]; len(f.factors) == 1 && len(fa) >= 2 {
+		for i := range fa {
+			fi := cubeOf(&fa[i]).freq(freq)
+			for j := i + 1; j < len(fa); j++ {
+				if c := costPair + fi*cubeOf(&fa[j]).freq(freq)*costHit; c < pairCost {
+					pairCost, pairAt, pairDst = c, i, j-i
+				}
+			}
+		}
+	}
+
+	f.mode = planStreams
+	if skipCost < streamCost {
+		f.mode = planSkip
+	}
+	if pairCost < min(streamCost, skipCost) {
+		f.mode = planPair
+	}
 	switch {
-	case f.force == 1 && !math.IsInf(streamCost, 1):
-		f.skip = false
-	case f.force == 2:
-		f.skip = true
+	case f.force == planStreams && !math.IsInf(streamCost, 1), f.force == planSkip,
+		f.force == planPair && !math.IsInf(pairCost, 1):
+		f.mode = f.force
 	}
 	f.streams = f.streams[:0]
-	if f.skip {
+	switch f.mode {
+	case planSkip:
 		f.width = width
 		for c := range shift {
 			f.step[c] = shift[c]
@@ -180,13 +252,18 @@ func (f *prefilter) plan() {
 				f.step[c] |= lastBit
 			}
 		}
-	} else {
+	case planPair:
+		fa := f.factors[0]
+		f.pairAt, f.pairDst = pairAt, pairDst
+		f.cubes = [2]cube{cubeOf(&fa[pairAt]), cubeOf(&fa[pairAt+pairDst])}
+		return
+	default:
 		sb.each(func(c byte) { f.streams = append(f.streams, c) })
 		f.next = append(f.next[:0], make([]int, len(f.streams))...)
 	}
 	var count [256]uint16
 	check := func(i int) *byteSet {
-		if f.skip {
+		if f.mode == planSkip {
 			return &f.factors[i][width-1]
 		}
 		return &f.factors[i][f.pos[i]]
@@ -216,8 +293,10 @@ func (f *prefilter) begin() {
 // for the same p (after one begin) must not go back.
 func (f *prefilter) search(p []byte, from int) int {
 	switch {
-	case f.skip:
+	case f.mode == planSkip:
 		return f.searchSkip(p, from)
+	case f.mode == planPair:
+		return f.searchPair(p, from)
 	case len(f.streams) == 1:
 		return f.search1(p, from)
 	}
@@ -310,6 +389,55 @@ func (f *prefilter) searchSkip(p []byte, from int) int {
 			}
 		}
 		e += int(t &^ lastBit)
+	}
+	return -1
+}
+
+// searchPair is search with the pair loop. At each index k it tests whether p[k] passes the first position and
+// p[k+pairDst] the second, eight indexes per 64-bit word: a byte of (x|mask)^value is zero where x's byte passes,
+// and OR-ing the two words leaves a zero byte where both do. Zero bytes are found with the classic
+// (v-0x01..)&^v&0x80.. test, which may also flag a byte above a zero byte (a borrow), never miss one.
+func (f *prefilter) searchPair(p []byte, from int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	fa, at, d := f.factors[0], f.pairAt, f.pairDst
+	m1, v1 := lo*uint64(f.cubes[0].mask), lo*uint64(f.cubes[0].value)
+	m2, v2 := lo*uint64(f.cubes[1].mask), lo*uint64(f.cubes[1].value)
+	// k is where the factor's position at lies: its start is k-at, at or after from.
+	k := from + at
+	for ; k+d+64 <= len(p); k += 64 {
+		x := (*[64]byte)(p[k : k+64])
+		y := (*[64]byte)(p[k+d : k+d+64])
+		w0 := ((binary.LittleEndian.Uint64(x[0:]) | m1) ^ v1) | ((binary.LittleEndian.Uint64(y[0:]) | m2) ^ v2)
+		w0 = (w0 - lo) &^ w0 & hi
+		w1 := ((binary.LittleEndian.Uint64(x[8:]) | m1) ^ v1) | ((binary.LittleEndian.Uint64(y[8:]) | m2) ^ v2)
+		w1 = (w1 - lo) &^ w1 & hi
+		w2 := ((binary.LittleEndian.Uint64(x[16:]) | m1) ^ v1) | ((binary.LittleEndian.Uint64(y[16:]) | m2) ^ v2)
+		w2 = (w2 - lo) &^ w2 & hi
+		w3 := ((binary.LittleEndian.Uint64(x[24:]) | m1) ^ v1) | ((binary.LittleEndian.Uint64(y[24:]) | m2) ^ v2)
+		w3 = (w3 - lo) &^ w3 & hi
+		w4 := ((binary.LittleEndian.Uint64(x[32:]) | m1) ^ v1) | ((binary.LittleEndian.Uint64(y[32:]) | m2) ^ v2)
+		w4 = (w4 - lo) &^ w4 & hi
+		w5 := ((binary.LittleEndian.Uint64(x[40:]) | m1) ^ v1) | ((binary.LittleEndian.Uint64(y[40:]) | m2) ^ v2)
+		w5 = (w5 - lo) &^ w5 & hi
+		w6 := ((binary.LittleEndian.Uint64(x[48:]) | m1) ^ v1) | ((binary.LittleEndian.Uint64(y[48:]) | m2) ^ v2)
+		w6 = (w6 - lo) &^ w6 & hi
+		w7 := ((binary.LittleEndian.Uint64(x[56:]) | m1) ^ v1) | ((binary.LittleEndian.Uint64(y[56:]) | m2) ^ v2)
+		w7 = (w7 - lo) &^ w7 & hi
+		if w0|w1|w2|w3|w4|w5|w6|w7 == 0 {
+			continue
+		}
+		for j, m := range [8]uint64{w0, w1, w2, w3, w4, w5, w6, w7} {
+			for ; m != 0; m &= m - 1 {
+				if st := k + 8*j + bits.TrailingZeros64(m)/8 - at; fa.at(p, st) {
+					return st
+				}
+			}
+		}
+	}
+	for ; k+d < len(p); k++ {
+		if f.cubes[0].has(p[k]) && f.cubes[1].has(p[k+d]) && fa.at(p, k-at) {
+			return k - at
+		}
 	}
 	return -1
 }
