@@ -359,16 +359,34 @@ func longest(set []factor) int {
 // best returns the set with the lowest estimated cost on typical text (priorCost); nil sets are skipped.
 func best(sets ...[]factor) []factor {
 	var b []factor
-	bc := 0.0
+	bc, bo := 0.0, 0.0
+	freq := func(c byte) float64 { return float64(prior[c]) / float64(priorSum) }
 	for _, s := range sets {
 		if s == nil {
 			continue
 		}
-		if c := setCost(s, func(c byte) float64 { return float64(prior[c]) }); b == nil || c < bc {
-			b, bc = s, c
+		// Between sets as cheap to search, the one whose occurrences are rarer: [Ee][Ee] rather than [Ee].
+		c, o := setCost(s, freq), occurrences(s, freq)
+		if b == nil || c < bc || c == bc && o < bo {
+			b, bc, bo = s, c, o
 		}
 	}
 	return b
+}
+
+// occurrences estimates how often a factor of set occurs per byte of text, the bytes taken as independent.
+func occurrences(set []factor, freq func(byte) float64) float64 {
+	total := 0.0
+	for _, f := range set {
+		o := 1.0
+		for i := range f {
+			p := 0.0
+			f[i].each(func(b byte) { p += freq(b) })
+			o *= min(p, 1)
+		}
+		total += o
+	}
+	return total
 }
 
 // setCost estimates how often a search for set stops on a candidate: for each factor, the frequency of the bytes

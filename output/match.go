@@ -21,8 +21,9 @@ type LineMatcher struct {
 	// pf, when not nil, finds the places where a factor every match contains occurs (prefilter.go): only the
 	// lines holding one are run through re, and the rest of the text is skipped at the speed of a byte search.
 	pf *prefilter
-	// pre, used without pf, is the pattern in multi-line mode, run over a whole run of complete lines to skip
-	// those that cannot match; nil when that is not equivalent (text anchors). preEnd reports that pre uses $,
+	// pre, used without pf or when its factors occur about every line (planNone), is the pattern in multi-line
+	// mode, run over a whole run of complete lines to skip those that cannot match; nil when that is not
+	// equivalent (text anchors). preEnd reports that pre uses $,
 	// which does not match before a CR of CRLF, so a run holding a CR is scanned line by line.
 	pre    *regexp.Regexp
 	preEnd bool
@@ -40,7 +41,6 @@ func NewLineMatcher(re *regexp.Regexp, partial bool) *LineMatcher {
 	if tree, err := syntax.Parse(re.String(), syntax.Perl); err == nil {
 		if set := requiredFactors(tree); set != nil {
 			m.pf = newPrefilter(set)
-			return m
 		}
 	}
 	if tree, err := syntax.Parse("(?m:"+re.String()+")", syntax.Perl); err == nil {
@@ -118,8 +118,9 @@ func (m *LineMatcher) Feed(p []byte, fn func(line []byte)) {
 		m.pf.observe(p)
 		m.pf.begin()
 	}
+	usePF := m.pf != nil && (m.pf.mode != planNone || m.pre == nil)
 	for i <= last {
-		if m.pf != nil {
+		if usePF {
 			// Every match contains a factor: find the next line holding one. The search runs to the last LF, so
 			// its remembered positions stay valid from line to line.
 			k := m.pf.search(p[:last], i)

@@ -52,9 +52,11 @@ type prefilter struct {
 	force, rot uint8
 }
 
-// The plans; 0 is no plan (chosen by the cost model when forced).
+// The plans. planNone: the factors occur so often (about every line) that checking each line they point at
+// would cost more than running the pattern over the text: the matcher does the latter.
 const (
-	planStreams = 1 + iota
+	planNone = iota
+	planStreams
 	planSkip
 	planPair
 )
@@ -101,16 +103,21 @@ const (
 	maxStreams = 8
 	// lastBit marks, in step, a byte that can end a factor's window.
 	lastBit = 0x80
+	// maxOccurrences is the estimated rate of occurrences per byte above which the prefilter steps aside
+	// (planNone): one in 256 bytes is about one line in three.
+	maxOccurrences = 1.0 / 256
 )
 
-// Costs of the plan model, in nanoseconds, measured on amd64 with AVX2: an IndexByte restart at an occurrence
-// (with the check of the candidate), a byte scanned by IndexByte, one step of the skip loop, a byte of the pair
-// loop.
+// Costs of the plan model, in nanoseconds, measured on amd64 with AVX2 (an Intel Xeon VM): an IndexByte restart
+// at an occurrence, or a candidate of the pair loop, with its check (mostly a mispredicted branch); a byte
+// scanned by IndexByte; one step of the skip loop, and the check when its window's last byte fits; a byte of the
+// pair loop.
 const (
-	costHit  = 12.0
-	costScan = 0.03
-	costStep = 1.0
-	costPair = 0.13
+	costHit   = 12.0
+	costScan  = 0.03
+	costStep  = 1.0
+	costCheck = 2.5
+	costPair  = 0.13
 )
 
 func newPrefilter(set []factor) *prefilter {
@@ -215,7 +222,7 @@ func (f *prefilter) plan() {
 			hits += freq(byte(c))
 		}
 	}
-	skipCost := costStep/avg + hits*costHit
+	skipCost := costStep/avg + hits*costCheck
 
 	// Pair: the two positions of a single factor least often found together.
 	pairCost, pairAt, pairDst := math.Inf(1), 0, 0
@@ -231,7 +238,9 @@ func (f *prefilter) plan() {
 	}
 
 	f.mode = planStreams
-	if skipCost < streamCost {
+	if occurrences(f.factors, freq) > maxOccurrences {
+		f.mode = planNone
+	} else if skipCost < streamCost {
 		f.mode = planSkip
 	}
 	if pairCost < min(streamCost, skipCost) {
@@ -289,10 +298,15 @@ func (f *prefilter) begin() {
 	}
 }
 
-// search returns the index of the first occurrence in p, at or after from, of a factor, or -1. Successive calls
-// for the same p (after one begin) must not go back.
+// search returns the index of the first occurrence in p, at or after from, of a factor, or -1; with planNone,
+// from itself (every line is checked). Successive calls for the same p (after one begin) must not go back.
 func (f *prefilter) search(p []byte, from int) int {
 	switch {
+	case f.mode == planNone:
+		if from < len(p) {
+			return from
+		}
+		return -1
 	case f.mode == planSkip:
 		return f.searchSkip(p, from)
 	case f.mode == planPair:
@@ -442,8 +456,11 @@ func (f *prefilter) searchPair(p []byte, from int) int {
 	return -1
 }
 
-// contains reports whether a factor occurs in p.
+// contains reports whether a factor occurs in p; always true with planNone.
 func (f *prefilter) contains(p []byte) bool {
+	if f.mode == planNone {
+		return true
+	}
 	f.begin()
 	return f.search(p, 0) >= 0
 }
