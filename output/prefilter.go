@@ -422,26 +422,26 @@ func (f *prefilter) searchPair(p []byte, from int) int {
 		x := (*[64]byte)(p[k : k+64])
 		y := (*[64]byte)(p[k+d : k+d+64])
 		w0 := ((binary.LittleEndian.Uint64(x[0:]) | m1) ^ v1) | ((binary.LittleEndian.Uint64(y[0:]) | m2) ^ v2)
-		w0 = (w0 - lo) &^ w0 & hi
+		w0 = (w0 - lo) &^ w0
 		w1 := ((binary.LittleEndian.Uint64(x[8:]) | m1) ^ v1) | ((binary.LittleEndian.Uint64(y[8:]) | m2) ^ v2)
-		w1 = (w1 - lo) &^ w1 & hi
+		w1 = (w1 - lo) &^ w1
 		w2 := ((binary.LittleEndian.Uint64(x[16:]) | m1) ^ v1) | ((binary.LittleEndian.Uint64(y[16:]) | m2) ^ v2)
-		w2 = (w2 - lo) &^ w2 & hi
+		w2 = (w2 - lo) &^ w2
 		w3 := ((binary.LittleEndian.Uint64(x[24:]) | m1) ^ v1) | ((binary.LittleEndian.Uint64(y[24:]) | m2) ^ v2)
-		w3 = (w3 - lo) &^ w3 & hi
+		w3 = (w3 - lo) &^ w3
 		w4 := ((binary.LittleEndian.Uint64(x[32:]) | m1) ^ v1) | ((binary.LittleEndian.Uint64(y[32:]) | m2) ^ v2)
-		w4 = (w4 - lo) &^ w4 & hi
+		w4 = (w4 - lo) &^ w4
 		w5 := ((binary.LittleEndian.Uint64(x[40:]) | m1) ^ v1) | ((binary.LittleEndian.Uint64(y[40:]) | m2) ^ v2)
-		w5 = (w5 - lo) &^ w5 & hi
+		w5 = (w5 - lo) &^ w5
 		w6 := ((binary.LittleEndian.Uint64(x[48:]) | m1) ^ v1) | ((binary.LittleEndian.Uint64(y[48:]) | m2) ^ v2)
-		w6 = (w6 - lo) &^ w6 & hi
+		w6 = (w6 - lo) &^ w6
 		w7 := ((binary.LittleEndian.Uint64(x[56:]) | m1) ^ v1) | ((binary.LittleEndian.Uint64(y[56:]) | m2) ^ v2)
-		w7 = (w7 - lo) &^ w7 & hi
-		if w0|w1|w2|w3|w4|w5|w6|w7 == 0 {
+		w7 = (w7 - lo) &^ w7
+		if (w0|w1|w2|w3|w4|w5|w6|w7)&hi == 0 {
 			continue
 		}
 		for j, m := range [8]uint64{w0, w1, w2, w3, w4, w5, w6, w7} {
-			for ; m != 0; m &= m - 1 {
+			for m &= hi; m != 0; m &= m - 1 {
 				if st := k + 8*j + bits.TrailingZeros64(m)/8 - at; fa.at(p, st) {
 					return st
 				}
