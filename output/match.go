@@ -23,8 +23,8 @@ type LineMatcher struct {
 	pf *prefilter
 	// pre, used without pf or when its factors occur about every line (planNone), is the pattern in multi-line
 	// mode, run over a whole run of complete lines to skip those that cannot match; nil when that is not
-	// equivalent (text anchors). preEnd reports that pre uses $,
-	// which does not match before a CR of CRLF, so a run holding a CR is scanned line by line.
+	// equivalent (text anchors). preEnd reports that pre uses $, which does not match before a CR of CRLF, so a
+	// run holding a CR is scanned line by line.
 	pre    *regexp.Regexp
 	preEnd bool
 	// carry holds the start of the current incomplete line (at most MatchLineBytes); inLine reports that an
@@ -85,8 +85,8 @@ func trimCR(line []byte) []byte {
 	return line
 }
 
-// Feed scans one chunk and calls fn with each line that matches, in order. The slice passed to fn is only valid
-// during the call.
+// Feed scans one chunk and calls fn with each line that matches, in order: the part matched, its first
+// MatchLineBytes bytes. The slice passed to fn is only valid during the call.
 func (m *LineMatcher) Feed(p []byte, fn func(line []byte)) {
 	i := 0
 	if m.inLine {

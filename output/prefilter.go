@@ -18,7 +18,7 @@ import (
 //     (`(?i)error` on English text), whose every position is found on every line.
 //   - skip: a Horspool loop over windows as wide as the shortest factor, for many or common bytes.
 //
-// Every plan only ever stops early: each occurrence is found, and checked against the whole factor.
+// No plan ever passes over an occurrence; what they stop at is checked against the whole factor.
 type prefilter struct {
 	factors []factor
 	// hist counts the bytes of sampled output (halved as it grows, so it follows the recent output); fed counts
@@ -31,8 +31,8 @@ type prefilter struct {
 	// next occurrence of streams[s] at or after the search position (valid for one text, see begin), and pos[i]
 	// the position of factor i that holds its stream bytes. planSkip: the Horspool loop looks at the byte b
 	// ending each window of width positions, checks the factors when step[b]&lastBit is set (b can end an
-	// occurrence), and moves the window by step[b]&^lastBit. planPair: positions pairAt and pairAt+pairDist of
-	// factor 0 are tested; a byte b passes position k when b|cubes[k].mask == cubes[k].value.
+	// occurrence), and moves the window by step[b]&^lastBit. planPair: positions pairAt and pairAt+pairDst of
+	// factor 0 are tested, a byte passing them when it is in cubes[0] and cubes[1].
 	mode    uint8
 	streams []byte
 	next    []int
@@ -42,8 +42,8 @@ type prefilter struct {
 	pairAt  int
 	pairDst int
 	cubes   [2]cube
-	// targets lists, for each byte, the factors whose checked position (pos[i], or width-1) can hold it:
-	// tlist[tstart[c]:tstart[c+1]].
+	// targets lists, for each byte, the factors whose checked position (pos[i] for streams, width-1 for skip)
+	// can hold it: tlist[tstart[c]:tstart[c+1]].
 	tstart [257]uint16
 	tlist  []uint16
 	// force, set by tests only, imposes a plan (planStreams when at most maxStreams bytes, planPair with one
@@ -155,7 +155,7 @@ func (f *prefilter) freqFunc() func(byte) float64 {
 	return func(c byte) float64 { return (float64(f.hist[c])*256 + float64(prior[c])) / den }
 }
 
-// plan chooses between streams and the skip loop by their estimated cost per byte of text.
+// plan chooses the plan of least estimated cost per byte of text, or planNone, and prepares it.
 func (f *prefilter) plan() {
 	freq := f.freqFunc()
 	// Streams: the rarest position of each factor; then each factor in turn moves to the position that adds
@@ -237,14 +237,15 @@ func (f *prefilter) plan() {
 		}
 	}
 
-	f.mode = planStreams
-	if occurrences(f.factors, freq) > maxOccurrences {
+	switch {
+	case occurrences(f.factors, freq) > maxOccurrences:
 		f.mode = planNone
-	} else if skipCost < streamCost {
-		f.mode = planSkip
-	}
-	if pairCost < min(streamCost, skipCost) {
+	case pairCost < min(streamCost, skipCost):
 		f.mode = planPair
+	case skipCost < streamCost:
+		f.mode = planSkip
+	default:
+		f.mode = planStreams
 	}
 	switch {
 	case f.force == planStreams && !math.IsInf(streamCost, 1), f.force == planSkip,
@@ -377,7 +378,7 @@ func (f *prefilter) search1(p []byte, from int) int {
 // or after lo, or -1.
 func (f *prefilter) check(p []byte, c, lo int) int {
 	b := p[c]
-	for _, i := range f.tlist[f.tstart[b]:f.tstart[b+1]] {
+	for _, i := range f.tlist[f.tstart[b]:f.tstart[int(b)+1]] {
 		if st := c - f.pos[i]; st >= lo && f.factors[i].at(p, st) {
 			return st
 		}
@@ -386,8 +387,8 @@ func (f *prefilter) check(p []byte, c, lo int) int {
 }
 
 // searchSkip is search with the Horspool loop: at each window it looks at the byte ending it; a factor can only
-// start in the window when that byte is in last, and the window moves by the distance to the nearest earlier
-// position that can hold the byte.
+// start at the window when that byte can end one (lastBit), and the window moves by the distance to the nearest
+// earlier position that can hold the byte, or its width.
 func (f *prefilter) searchSkip(p []byte, from int) int {
 	w := f.width
 	step := &f.step
@@ -396,7 +397,7 @@ func (f *prefilter) searchSkip(p []byte, from int) int {
 		t := step[b]
 		if t&lastBit != 0 {
 			st := e - w + 1
-			for _, i := range f.tlist[f.tstart[b]:f.tstart[b+1]] {
+			for _, i := range f.tlist[f.tstart[b]:f.tstart[int(b)+1]] {
 				if f.factors[i].at(p, st) {
 					return st
 				}
