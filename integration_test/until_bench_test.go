@@ -83,10 +83,12 @@ func BenchmarkIngestWhilePolling(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// untilFloods are the 1 GB floods of BenchmarkUntilFloodCPU: log lines of 96 bytes, full of the lowercase letters
-// and digits that patterns are made of (but matching none of untilPatterns), and one line without a newline.
+// untilFloods are the 1 GB floods of BenchmarkUntilFloodCPU: log lines of 95 bytes and short lines of 31, full of
+// the lowercase letters and digits that patterns are made of (but matching none of untilPatterns), and one line
+// without a newline.
 var untilFloods = []struct{ name, pipeline string }{
 	{"log", `yes '2026-12-06 10:00:00.123 INFO  server: handled GET /api/v1/items?page=2 in 12ms (status 200) ok' | head -c 1000000000`},
+	{"words", `yes 'some log line with words 12345' | head -c 1000000000`},
 	{"nolf", `head -c 1000000000 /dev/zero | tr '\0' a`},
 }
 
