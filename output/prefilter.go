@@ -9,16 +9,20 @@ import (
 
 // prefilter finds the places in a text where one of a set of factors (factor.go) occurs, much faster than a
 // regexp scans: LineMatcher only runs the regexp on the lines it points at. From the frequencies of bytes in the
-// output seen so far (a sampled histogram) it estimates the cost of three plans and takes the cheapest:
+// output seen so far (a sampled histogram) it estimates the cost of its ways of searching and takes the cheapest:
 //   - streams: for each factor, the position whose bytes are rarest; those few bytes are searched with
 //     bytes.IndexByte (vectorised), one search per byte, each remembered until passed. Each occurrence of such a
 //     byte costs a restart (about 10 ns, mostly a mispredicted branch), so this is for rare bytes.
-//   - pair: one factor, two of its positions tested together eight bytes at a time (SWAR, in plain Go), at a
-//     cost per byte that does not depend on how common each byte is: for a factor of common letters only
-//     (`(?i)error` on English text), whose every position is found on every line.
-//   - skip: a Horspool loop over windows as wide as the shortest factor, for many or common bytes.
+//   - pairs: a factor whose every position is common (`(?i)error` on English text, found on every line by any
+//     single byte) is searched by testing two of its positions together, eight bytes at a time (SWAR, in plain
+//     Go), at a cost per byte that does not depend on how common the bytes are. Some factors of a set can go to
+//     pairs and the others to streams (error|warning|fatal: error by a pair, warning and fatal by their a).
+//   - skip: a Horspool loop over windows as wide as the shortest factor, for many or common bytes in long
+//     factors (\d{6}).
+//   - none: the factors occur about every line, so that checking each line they point at would cost more than
+//     running the pattern over the text; the matcher does the latter.
 //
-// No plan ever passes over an occurrence; what they stop at is checked against the whole factor.
+// No way ever passes over an occurrence; what they stop at is checked against the whole factor.
 type prefilter struct {
 	factors []factor
 	// hist counts the bytes of sampled output (halved as it grows, so it follows the recent output); fed counts
@@ -27,39 +31,45 @@ type prefilter struct {
 	total uint32
 	fed   int
 
-	// The plan, rebuilt after each sample. planStreams: streams are the bytes searched, next[s] the index of the
-	// next occurrence of streams[s] at or after the search position (valid for one text, see begin), and pos[i]
-	// the position of factor i that holds its stream bytes. planSkip: the Horspool loop looks at the byte b
-	// ending each window of width positions, checks the factors when step[b]&lastBit is set (b can end an
-	// occurrence), and moves the window by step[b]&^lastBit. planPair: positions pairAt and pairAt+pairDst of
-	// factor 0 are tested, a byte passing them when it is in cubes[0] and cubes[1].
+	// The plan, rebuilt after each sample. planStreams: the factors of pairs are searched by pair (pnext[j] is
+	// the start of the next occurrence of pairs[j]'s factor, or the text's end, found from the search position
+	// or before: valid for one text, see begin), the others by streams: streams are the bytes searched, next[s]
+	// the index of the next occurrence of streams[s] at or after the search position, and pos[i] the position
+	// of factor i that holds its stream bytes. planSkip: the Horspool loop looks at the byte b ending each
+	// window of width positions, checks the factors when step[b]&lastBit is set (b can end an occurrence), and
+	// moves the window by step[b]&^lastBit.
 	mode    uint8
+	pairs   []pair
+	pnext   []int
 	streams []byte
 	next    []int
 	pos     []int
 	width   int
 	step    [256]uint8
-	pairAt  int
-	pairDst int
-	cubes   [2]cube
 	// targets lists, for each byte, the factors whose checked position (pos[i] for streams, width-1 for skip)
 	// can hold it: tlist[tstart[c]:tstart[c+1]].
 	tstart [257]uint16
 	tlist  []uint16
-	// force, set by tests only, imposes a plan (planStreams when at most maxStreams bytes, planPair with one
-	// factor of two positions or more); with streams, rot moves each factor's stream position rot places on
-	// (cyclically) from the chosen one.
+	// force, set by tests only, imposes a plan: 1 streams only (when at most maxStreams bytes), 2 skip, 3 a
+	// pair for every factor of two positions or more and streams for the others; with streams, rot moves each
+	// factor's stream position rot places on (cyclically) from the chosen one.
 	force, rot uint8
 }
 
-// The plans. planNone: the factors occur so often (about every line) that checking each line they point at
-// would cost more than running the pattern over the text: the matcher does the latter.
+// The plans.
 const (
 	planNone = iota
 	planStreams
 	planSkip
-	planPair
 )
+
+// pair is the search of one factor by two of its positions, at and at+dist; a byte passes a position when it is
+// in the position's cube.
+type pair struct {
+	factor, at, dist int
+	cubes            [2]cube
+	cost             float64 // estimated per byte of text
+}
 
 // cube is the set of bytes b with b|mask == value: the smallest such set holding a position's bytes (one byte,
 // a letter in both cases), tested on eight bytes at once.
@@ -103,6 +113,8 @@ const (
 	maxStreams = 8
 	// lastBit marks, in step, a byte that can end a factor's window.
 	lastBit = 0x80
+	// maxPairSet bounds the sets whose factors may go to pairs: each try replans the streams.
+	maxPairSet = 8
 	// maxOccurrences is the estimated rate of occurrences per byte above which the prefilter steps aside
 	// (planNone): one in 256 bytes is about one line in three.
 	maxOccurrences = 1.0 / 256
@@ -158,47 +170,47 @@ func (f *prefilter) freqFunc() func(byte) float64 {
 // plan chooses the plan of least estimated cost per byte of text, or planNone, and prepares it.
 func (f *prefilter) plan() {
 	freq := f.freqFunc()
-	// Streams: the rarest position of each factor; then each factor in turn moves to the position that adds
-	// the least to the others' streams (failed|failure share f, F).
-	f.pos = f.pos[:0]
-	for _, fa := range f.factors {
-		i, _ := rarest(fa, freq)
-		f.pos = append(f.pos, i)
+	n := len(f.factors)
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
 	}
-	var sb byteSet
-	if len(f.factors) > 1 {
-		for k, fa := range f.factors {
-			var others byteSet
-			for j, fb := range f.factors {
-				if j != k {
-					others.union(&fb[f.pos[j]])
+	f.pos = append(f.pos[:0], make([]int, n)...)
+	sb, streamCost := f.streamPlan(all, freq, f.pos)
+
+	// Pairs: while moving one more factor from the streams to a pair lowers the cost, the best such factor
+	// moves. Each try replans the streams, so this is bounded to small sets.
+	var pairs []pair
+	inPair := make([]bool, n)
+	mixedCost := streamCost
+	if n <= maxPairSet {
+		pos := make([]int, n)
+		for {
+			var bp pair
+			found, bc := false, mixedCost
+			for k := range f.factors {
+				if inPair[k] || len(f.factors[k]) < 2 {
+					continue
+				}
+				pr := f.pairOf(k, freq)
+				inPair[k] = true
+				_, sc := f.streamPlan(others(inPair), freq, pos)
+				inPair[k] = false
+				c := sc + pr.cost
+				for _, q := range pairs {
+					c += q.cost
+				}
+				if c < bc || f.force == 3 && !found {
+					bp, bc, found = pr, c, true
 				}
 			}
-			bc := math.Inf(1)
-			for i := range fa {
-				c := 0.0
-				fa[i].each(func(b byte) {
-					if !others.has(b) {
-						c += freq(b)*costHit + costScan
-					}
-				})
-				if c < bc {
-					f.pos[k], bc = i, c
-				}
+			if !found {
+				break
 			}
+			pairs, inPair[bp.factor], mixedCost = append(pairs, bp), true, bc
 		}
 	}
-	for k, fa := range f.factors {
-		if f.force == 1 {
-			f.pos[k] = (f.pos[k] + int(f.rot)) % len(fa)
-		}
-		sb.union(&fa[f.pos[k]])
-	}
-	streamCost := math.Inf(1)
-	if n := sb.size(); n <= maxStreams {
-		streamCost = float64(n) * costScan
-		sb.each(func(c byte) { streamCost += freq(c) * costHit })
-	}
+
 	// Skip loop: windows as wide as the shortest factor.
 	width := len(f.factors[0])
 	for _, fa := range f.factors {
@@ -224,37 +236,46 @@ func (f *prefilter) plan() {
 	}
 	skipCost := costStep/avg + hits*costCheck
 
-	// Pair: the two positions of a single factor least often found together.
-	pairCost, pairAt, pairDst := math.Inf(1), 0, 0
-	if fa := f.factors[0]; len(f.factors) == 1 && len(fa) >= 2 {
-		for i := range fa {
-			fi := cubeOf(&fa[i]).freq(freq)
-			for j := i + 1; j < len(fa); j++ {
-				if c := costPair + fi*cubeOf(&fa[j]).freq(freq)*costHit; c < pairCost {
-					pairCost, pairAt, pairDst = c, i, j-i
-				}
-			}
-		}
-	}
-
 	switch {
+	case f.force == 1 && !math.IsInf(streamCost, 1):
+		f.mode, pairs = planStreams, nil
+	case f.force == 2:
+		f.mode = planSkip
+	case f.force == 3 && !math.IsInf(mixedCost, 1):
+		f.mode = planStreams
 	case occurrences(f.factors, freq) > maxOccurrences:
 		f.mode = planNone
-	case pairCost < min(streamCost, skipCost):
-		f.mode = planPair
-	case skipCost < streamCost:
+	case skipCost < mixedCost:
 		f.mode = planSkip
 	default:
 		f.mode = planStreams
 	}
-	switch {
-	case f.force == planStreams && !math.IsInf(streamCost, 1), f.force == planSkip,
-		f.force == planPair && !math.IsInf(pairCost, 1):
-		f.mode = f.force
+	f.pairs, f.streams = pairs, f.streams[:0]
+	f.pnext = append(f.pnext[:0], make([]int, len(pairs))...)
+	for i := range inPair {
+		inPair[i] = false
 	}
-	f.streams = f.streams[:0]
-	switch f.mode {
-	case planSkip:
+	for _, pr := range pairs {
+		inPair[pr.factor] = true
+	}
+	// The streams of the factors left to them.
+	rest := others(inPair)
+	if f.mode == planStreams {
+		sb, _ = f.streamPlan(rest, freq, f.pos)
+		if f.rot != 0 {
+			sb = byteSet{}
+			for _, k := range rest {
+				f.pos[k] = (f.pos[k] + int(f.rot)) % len(f.factors[k])
+				sb.union(&f.factors[k][f.pos[k]])
+			}
+		}
+		sb.each(func(c byte) { f.streams = append(f.streams, c) })
+		f.next = append(f.next[:0], make([]int, len(f.streams))...)
+	} else {
+		f.pairs, f.pnext = f.pairs[:0], f.pnext[:0]
+		rest = all
+	}
+	if f.mode == planSkip {
 		f.width = width
 		for c := range shift {
 			f.step[c] = shift[c]
@@ -262,14 +283,6 @@ func (f *prefilter) plan() {
 				f.step[c] |= lastBit
 			}
 		}
-	case planPair:
-		fa := f.factors[0]
-		f.pairAt, f.pairDst = pairAt, pairDst
-		f.cubes = [2]cube{cubeOf(&fa[pairAt]), cubeOf(&fa[pairAt+pairDst])}
-		return
-	default:
-		sb.each(func(c byte) { f.streams = append(f.streams, c) })
-		f.next = append(f.next[:0], make([]int, len(f.streams))...)
 	}
 	var count [256]uint16
 	check := func(i int) *byteSet {
@@ -278,7 +291,7 @@ func (f *prefilter) plan() {
 		}
 		return &f.factors[i][f.pos[i]]
 	}
-	for i := range f.factors {
+	for _, i := range rest {
 		check(i).each(func(c byte) { count[c]++ })
 	}
 	f.tstart[0] = 0
@@ -287,34 +300,127 @@ func (f *prefilter) plan() {
 	}
 	f.tlist = append(f.tlist[:0], make([]uint16, f.tstart[256])...)
 	fill := f.tstart
-	for i := range f.factors {
+	for _, i := range rest {
 		check(i).each(func(c byte) { f.tlist[fill[c]] = uint16(i); fill[c]++ })
 	}
 }
 
-// begin starts the searches of a new text: the remembered stream positions belong to the previous one.
+// others returns the indexes of the factors not in the set.
+func others(in []bool) []int {
+	var out []int
+	for i, b := range in {
+		if !b {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// streamPlan chooses the stream positions of the factors idx into pos: the rarest position of each; then each
+// in turn moves to the position that adds the least to the others' streams (a|ab share a). It returns the
+// stream bytes and their estimated cost per byte of text (0 without factors, +Inf over maxStreams bytes).
+func (f *prefilter) streamPlan(idx []int, freq func(byte) float64, pos []int) (byteSet, float64) {
+	for _, k := range idx {
+		pos[k], _ = rarest(f.factors[k], freq)
+	}
+	if len(idx) > 1 {
+		for _, k := range idx {
+			var others byteSet
+			for _, j := range idx {
+				if j != k {
+					others.union(&f.factors[j][pos[j]])
+				}
+			}
+			bc := math.Inf(1)
+			for i := range f.factors[k] {
+				c := 0.0
+				f.factors[k][i].each(func(b byte) {
+					if !others.has(b) {
+						c += freq(b)*costHit + costScan
+					}
+				})
+				if c < bc {
+					pos[k], bc = i, c
+				}
+			}
+		}
+	}
+	var sb byteSet
+	for _, k := range idx {
+		sb.union(&f.factors[k][pos[k]])
+	}
+	n := sb.size()
+	if n > maxStreams {
+		return sb, math.Inf(1)
+	}
+	cost := float64(n) * costScan
+	sb.each(func(c byte) { cost += freq(c) * costHit })
+	return sb, cost
+}
+
+// pairOf returns the pair of positions of factor k least often found together, with its cost.
+func (f *prefilter) pairOf(k int, freq func(byte) float64) pair {
+	fa := f.factors[k]
+	best := pair{factor: k, cost: math.Inf(1)}
+	for i := range fa {
+		fi := cubeOf(&fa[i]).freq(freq)
+		for j := i + 1; j < len(fa); j++ {
+			if c := costPair + fi*cubeOf(&fa[j]).freq(freq)*costHit; c < best.cost {
+				best.at, best.dist, best.cost = i, j-i, c
+			}
+		}
+	}
+	best.cubes = [2]cube{cubeOf(&fa[best.at]), cubeOf(&fa[best.at+best.dist])}
+	return best
+}
+
+// begin starts the searches of a new text: the remembered positions belong to the previous one.
 func (f *prefilter) begin() {
 	for s := range f.next {
 		f.next[s] = -1
+	}
+	for j := range f.pnext {
+		f.pnext[j] = -1
 	}
 }
 
 // search returns the index of the first occurrence in p, at or after from, of a factor, or -1; with planNone,
 // from itself (every line is checked). Successive calls for the same p (after one begin) must not go back.
 func (f *prefilter) search(p []byte, from int) int {
-	switch {
-	case f.mode == planNone:
+	switch f.mode {
+	case planNone:
 		if from < len(p) {
 			return from
 		}
 		return -1
-	case f.mode == planSkip:
+	case planSkip:
 		return f.searchSkip(p, from)
-	case f.mode == planPair:
-		return f.searchPair(p, from)
-	case len(f.streams) == 1:
-		return f.search1(p, from)
 	}
+	best := len(p)
+	for j := range f.pairs {
+		if f.pnext[j] < from {
+			f.pnext[j] = f.searchPair(&f.pairs[j], p, from)
+		}
+		best = min(best, f.pnext[j])
+	}
+	switch {
+	case len(f.streams) == 1:
+		if st := f.search1(p, from); st >= 0 {
+			best = min(best, st)
+		}
+	case len(f.streams) > 1:
+		if st := f.searchStreams(p, from); st >= 0 {
+			best = min(best, st)
+		}
+	}
+	if best == len(p) {
+		return -1
+	}
+	return best
+}
+
+// searchStreams is search by streams.
+func (f *prefilter) searchStreams(p []byte, from int) int {
 	// Occurrences start at or after lo, the start of the line searched; from is where the streams go on.
 	to, lo := len(p), from
 	for {
@@ -408,15 +514,16 @@ func (f *prefilter) searchSkip(p []byte, from int) int {
 	return -1
 }
 
-// searchPair is search with the pair loop. At each index k it tests whether p[k] passes the first position and
-// p[k+pairDst] the second, eight indexes per 64-bit word: a byte of (x|mask)^value is zero where x's byte passes,
-// and OR-ing the two words leaves a zero byte where both do. Zero bytes are found with the classic
-// (v-0x01..)&^v&0x80.. test, which may also flag a byte above a zero byte (a borrow), never miss one.
-func (f *prefilter) searchPair(p []byte, from int) int {
+// searchPair returns the start of the first occurrence of the pair's factor in p at or after from, or len(p).
+// At each index k it tests whether p[k] passes the first position and p[k+dist] the second, eight indexes per
+// 64-bit word: a byte of (x|mask)^value is zero where x's byte passes, and OR-ing the two words leaves a zero
+// byte where both do. Zero bytes are found with the classic (v-0x01..)&^v&0x80.. test, which may also flag a
+// byte above a zero byte (a borrow), never miss one.
+func (f *prefilter) searchPair(pr *pair, p []byte, from int) int {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	fa, at, d := f.factors[0], f.pairAt, f.pairDst
-	m1, v1 := lo*uint64(f.cubes[0].mask), lo*uint64(f.cubes[0].value)
-	m2, v2 := lo*uint64(f.cubes[1].mask), lo*uint64(f.cubes[1].value)
+	fa, at, d := f.factors[pr.factor], pr.at, pr.dist
+	m1, v1 := lo*uint64(pr.cubes[0].mask), lo*uint64(pr.cubes[0].value)
+	m2, v2 := lo*uint64(pr.cubes[1].mask), lo*uint64(pr.cubes[1].value)
 	// k is where the factor's position at lies: its start is k-at, at or after from.
 	k := from + at
 	for ; k+d+64 <= len(p); k += 64 {
@@ -450,11 +557,11 @@ func (f *prefilter) searchPair(p []byte, from int) int {
 		}
 	}
 	for ; k+d < len(p); k++ {
-		if f.cubes[0].has(p[k]) && f.cubes[1].has(p[k+d]) && fa.at(p, k-at) {
+		if pr.cubes[0].has(p[k]) && pr.cubes[1].has(p[k+d]) && fa.at(p, k-at) {
 			return k - at
 		}
 	}
-	return -1
+	return len(p)
 }
 
 // contains reports whether a factor occurs in p; always true with planNone.
