@@ -202,6 +202,11 @@ func untilFloodCPU(b *testing.B, s *Server, pipeline, pattern string) float64 {
 	cpu := procCPU(s.Pid()) - cpu0
 	cancel()
 	poller.Wait()
+	// A flood that did not run (a pipeline that failed at once) would measure nothing: 1 GB takes the server
+	// most of a second.
+	if last := s.Proc("poll", "sessionId", id); !strings.HasSuffix(last.Text, "Process exited with code 0.") || cpu < 0.1 {
+		b.Fatalf("flood (until %q): server CPU %.2f s, final poll ends %q", pattern, cpu, tail(last.Text, 80))
+	}
 	s.Proc("remove", "sessionId", id)
 	return cpu
 }
