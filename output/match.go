@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"regexp"
 	"regexp/syntax"
-	"strings"
 )
 
 // MatchLineBytes bounds the part of a line a pattern is matched against: longer lines are matched on their
@@ -19,26 +18,31 @@ const MatchLineBytes = 64 << 10
 type LineMatcher struct {
 	re      *regexp.Regexp
 	partial bool
-	// pre is the pattern in multi-line mode, run over a whole run of complete lines to skip those that cannot
-	// match; nil when that is not equivalent (text anchors). preEnd reports that pre uses $, which does not
-	// match before a CR of CRLF, so a run holding a CR is scanned line by line.
+	// pf, when not nil, finds the places where a factor every match contains occurs (prefilter.go): only the
+	// lines holding one are run through re, and the rest of the text is skipped at the speed of a byte search.
+	pf *prefilter
+	// pre, used without pf or when its factors occur about every line (planNone), is the pattern in multi-line
+	// mode, run over a whole run of complete lines to skip those that cannot match; nil when that is not
+	// equivalent (text anchors). preEnd reports that pre uses $, which does not match before a CR of CRLF, so a
+	// run holding a CR is scanned line by line.
 	pre    *regexp.Regexp
 	preEnd bool
-	// lit, when not nil, is a literal every match contains (ASCII case-insensitively when fold); searching for it
-	// is much faster than running pre, so only lines holding it are matched.
-	lit  []byte
-	fold bool
 	// carry holds the start of the current incomplete line (at most MatchLineBytes); inLine reports that an
-	// incomplete line has begun and reported that it already matched.
+	// incomplete line has begun, reported that it already matched, and cut that the carry dropped bytes of it.
 	carry    []byte
 	inLine   bool
 	reported bool
+	cut      bool
 }
 
 // NewLineMatcher returns a matcher of re over lines; partial selects matching of the incomplete last line.
 func NewLineMatcher(re *regexp.Regexp, partial bool) *LineMatcher {
 	m := &LineMatcher{re: re, partial: partial}
-	m.lit, m.fold = requiredLiteral(re.String())
+	if tree, err := syntax.Parse(re.String(), syntax.Perl); err == nil {
+		if set := requiredFactors(tree); set != nil {
+			m.pf = newPrefilter(set)
+		}
+	}
 	if tree, err := syntax.Parse("(?m:"+re.String()+")", syntax.Perl); err == nil {
 		textAnchor, endLine := false, false
 		walk(tree, func(t *syntax.Regexp) {
@@ -67,8 +71,9 @@ func walk(t *syntax.Regexp, f func(*syntax.Regexp)) {
 
 // match reports whether one line (terminator removed) matches, on its first MatchLineBytes bytes.
 func (m *LineMatcher) match(line []byte) bool {
-	if len(line) > MatchLineBytes {
-		line = line[:MatchLineBytes]
+	line = capLine(line)
+	if m.pf != nil && !m.pf.contains(line) {
+		return false
 	}
 	return m.re.Match(line)
 }
@@ -80,8 +85,8 @@ func trimCR(line []byte) []byte {
 	return line
 }
 
-// Feed scans one chunk and calls fn with each line that matches, in order. The slice passed to fn is only valid
-// during the call.
+// Feed scans one chunk and calls fn with each line that matches, in order: the part matched, its first
+// MatchLineBytes bytes. The slice passed to fn is only valid during the call.
 func (m *LineMatcher) Feed(p []byte, fn func(line []byte)) {
 	i := 0
 	if m.inLine {
@@ -96,23 +101,33 @@ func (m *LineMatcher) Feed(p []byte, fn func(line []byte)) {
 		}
 		m.addCarry(p[:nl])
 		if !m.reported {
-			if line := trimCR(m.carry); m.match(line) {
+			// A CR ending a carry that dropped the rest of the line is not the line's last byte.
+			line := m.carry
+			if !m.cut {
+				line = trimCR(line)
+			}
+			if m.match(line) {
 				fn(line)
 			}
 		}
-		m.carry, m.inLine, m.reported = m.carry[:0], false, false
+		m.carry, m.inLine, m.reported, m.cut = m.carry[:0], false, false, false
 		i = nl + 1
 	}
 	last := bytes.LastIndexByte(p, '\n')
+	if m.pf != nil {
+		m.pf.observe(p)
+		m.pf.begin()
+	}
+	usePF := m.pf != nil && (m.pf.mode != planNone || m.pre == nil)
 	for i <= last {
-		if m.lit != nil {
-			// Every match contains lit: find the next line holding it.
-			region := p[i:last]
-			k := m.findLit(region)
+		if usePF {
+			// Every match contains a factor: find the next line holding one. The search runs to the last LF, so
+			// its remembered positions stay valid from line to line.
+			k := m.pf.search(p[:last], i)
 			if k < 0 {
 				break
 			}
-			i += bytes.LastIndexByte(region[:k], '\n') + 1
+			i += bytes.LastIndexByte(p[i:k], '\n') + 1
 		} else if m.pre != nil {
 			region := p[i:last]
 			if !m.preEnd || bytes.IndexByte(region, '\r') < 0 {
@@ -125,7 +140,7 @@ func (m *LineMatcher) Feed(p []byte, fn func(line []byte)) {
 			}
 		}
 		nl := i + bytes.IndexByte(p[i:], '\n')
-		if line := trimCR(p[i:nl]); m.match(line) {
+		if line := capLine(trimCR(p[i:nl])); m.re.Match(line) {
 			fn(line)
 		}
 		i = nl + 1
@@ -144,6 +159,9 @@ func (m *LineMatcher) Feed(p []byte, fn func(line []byte)) {
 func (m *LineMatcher) addCarry(p []byte) bool {
 	m.inLine = true
 	room := MatchLineBytes - len(m.carry)
+	if room < len(p) {
+		m.cut = true
+	}
 	if room <= 0 || len(p) == 0 {
 		return false
 	}
@@ -151,96 +169,10 @@ func (m *LineMatcher) addCarry(p []byte) bool {
 	return true
 }
 
-// requiredLiteral returns the longest literal that every match of pattern contains: the pattern itself or one
-// element of its top-level sequence. fold reports a case-insensitive literal, used only when it is ASCII.
-func requiredLiteral(pattern string) (lit []byte, fold bool) {
-	t, err := syntax.Parse(pattern, syntax.Perl)
-	if err != nil {
-		return nil, false
+// capLine returns the part of line that is matched and reported.
+func capLine(line []byte) []byte {
+	if len(line) > MatchLineBytes {
+		return line[:MatchLineBytes]
 	}
-	t = unwrap(t.Simplify())
-	subs := []*syntax.Regexp{t}
-	if t.Op == syntax.OpConcat {
-		subs = t.Sub
-	}
-	for _, sub := range subs {
-		sub = unwrap(sub)
-		if sub.Op != syntax.OpLiteral {
-			continue
-		}
-		f := sub.Flags&syntax.FoldCase != 0
-		b := []byte(string(sub.Rune))
-		if f {
-			if !isASCII(b) {
-				continue
-			}
-			// K and S also fold to non-ASCII runes (KELVIN SIGN, LONG S), which a byte search would miss; any
-			// part of a required literal is required too, so keep the longest part without them.
-			var part []byte
-			for _, piece := range bytes.FieldsFunc(b, func(r rune) bool { return strings.ContainsRune("kKsS", r) }) {
-				if len(piece) > len(part) {
-					part = piece
-				}
-			}
-			b = part
-		}
-		if len(b) > len(lit) {
-			lit, fold = b, f
-		}
-	}
-	return lit, fold
-}
-
-func unwrap(t *syntax.Regexp) *syntax.Regexp {
-	for t.Op == syntax.OpCapture {
-		t = t.Sub[0]
-	}
-	return t
-}
-
-func isASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-// findLit returns the index of the first occurrence of m.lit in p, or -1. A case-insensitive literal is found by
-// its first letter in either case, each searched with IndexByte (vectorised) and remembered until passed.
-func (m *LineMatcher) findLit(p []byte) int {
-	if !m.fold {
-		return bytes.Index(p, m.lit)
-	}
-	c := m.lit[0]
-	lo, up := c|0x20, c&^0x20
-	if !('a' <= lo && lo <= 'z') {
-		lo, up = c, c
-	}
-	next := func(from int, b byte) int {
-		if k := bytes.IndexByte(p[from:], b); k >= 0 {
-			return from + k
-		}
-		return len(p)
-	}
-	nl, nu := next(0, lo), len(p)
-	if up != lo {
-		nu = next(0, up)
-	}
-	for {
-		j := min(nl, nu)
-		if j+len(m.lit) > len(p) {
-			return -1
-		}
-		if bytes.EqualFold(p[j:j+len(m.lit)], m.lit) {
-			return j
-		}
-		if nl == j {
-			nl = next(j+1, lo)
-		}
-		if nu == j && up != lo {
-			nu = next(j+1, up)
-		}
-	}
+	return line
 }
