@@ -16,7 +16,9 @@ const MinIDPrefix = 6
 // prefix of. Otherwise a ref of at least MinIDPrefix chars that starts the id of exactly one backgrounded session
 // of scope (running, not removed, or finished) resolves to that id; when it starts several, ambiguous lists them,
 // sorted. Anything else returns ref itself, which the action then does not find. Sessions of other scopes are
-// never candidates: a prefix cannot reach them and ambiguous never names them.
+// never candidates: a prefix cannot reach them and ambiguous never names them. A ref that ends where a "-"
+// follows in the id is not a prefix of it: "lucky-daisy" may be the whole id of a session that is gone, and must
+// not reach its namesake "lucky-daisy-2" (a kill would hit the wrong command).
 func (r *Registry) Resolve(scope, ref string) (id string, ambiguous []string) {
 	if s, _ := r.lookup(scope, ref); s != nil {
 		return ref, nil
@@ -27,7 +29,7 @@ func (r *Registry) Resolve(scope, ref string) (id string, ambiguous []string) {
 	r.mu.Lock()
 	var matches []string
 	for sid, s := range r.running {
-		if s.scope != scope || !strings.HasPrefix(sid, ref) {
+		if s.scope != scope || !isIDPrefix(sid, ref) {
 			continue
 		}
 		s.mu.Lock()
@@ -38,7 +40,7 @@ func (r *Registry) Resolve(scope, ref string) (id string, ambiguous []string) {
 		}
 	}
 	for sid, s := range r.finished {
-		if s.scope == scope && strings.HasPrefix(sid, ref) {
+		if s.scope == scope && isIDPrefix(sid, ref) {
 			matches = append(matches, sid)
 		}
 	}
@@ -51,4 +53,9 @@ func (r *Registry) Resolve(scope, ref string) (id string, ambiguous []string) {
 	}
 	sort.Strings(matches)
 	return "", matches
+}
+
+// isIDPrefix reports whether ref starts id and does not end at one of id's "-" boundaries.
+func isIDPrefix(id, ref string) bool {
+	return strings.HasPrefix(id, ref) && (len(id) == len(ref) || id[len(ref)] != '-')
 }
