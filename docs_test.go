@@ -150,6 +150,39 @@ func TestReferenceCoversTools(t *testing.T) {
 	}
 }
 
+// The schemas section of the reference lists every property of both output schemas, list entries included.
+func TestReferenceListsOutputProperties(t *testing.T) {
+	ref := docText(t, "docs/reference.md")
+	start := strings.Index(ref, `<a id="tool-schemas"></a>`)
+	end := strings.Index(ref, `<a id="result-envelope"></a>`)
+	if start < 0 || end < start {
+		t.Fatal("docs/reference.md lacks the tool-schemas section")
+	}
+	section := ref[start:end]
+	for name, raw := range map[string]json.RawMessage{"exec": schemas.ExecOutput, "process": schemas.ProcessOutput} {
+		var s struct {
+			Properties map[string]struct {
+				Items struct {
+					Properties map[string]any `json:"properties"`
+				} `json:"items"`
+			} `json:"properties"`
+		}
+		if err := json.Unmarshal(raw, &s); err != nil || len(s.Properties) < 10 {
+			t.Fatalf("%s output schema read wrongly: %v %v", name, err, s.Properties)
+		}
+		for p, v := range s.Properties {
+			if !strings.Contains(section, "`"+p+"`") {
+				t.Errorf("the tool-schemas section does not list %s output property `%s`", name, p)
+			}
+			for q := range v.Items.Properties {
+				if !strings.Contains(section, "`"+q+"`") {
+					t.Errorf("the tool-schemas section does not list %s.%s entry property `%s`", name, p, q)
+				}
+			}
+		}
+	}
+}
+
 func TestReferenceCoversEnvironment(t *testing.T) {
 	ref := docText(t, "docs/reference.md")
 	names := envNames()
