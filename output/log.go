@@ -24,6 +24,29 @@ type LogSlice struct {
 	Kept int
 }
 
+// logWindow is the window of lines [start, end) that offset and limit select from total lines
+// (docs/reference.md#process-log): from offset, or the last limit lines without one, or the last
+// defaultLogLines without either; start >= end when it is empty.
+func logWindow(total int, offset, limit *int) (start, end int) {
+	start, end = 0, total
+	if offset != nil {
+		start = max(0, *offset)
+	}
+	switch {
+	case limit != nil:
+		l := max(0, *limit)
+		if offset == nil {
+			start = max(total-l, 0)
+		}
+		if l < total-start { // written so that a huge limit cannot overflow
+			end = start + l
+		}
+	case offset == nil:
+		start = max(total-defaultLogLines, 0)
+	}
+	return start, end
+}
+
 // SliceLog selects lines of the retained text by offset and limit (nil = not given; callers floor numbers)
 // and cuts the selection to budget encoded JSON bytes. With an offset the page is cut at its end, so that the
 // caller can say where to continue; in tail mode it is cut at its start, keeping the newest lines.
@@ -40,22 +63,7 @@ func SliceLog(text string, offset, limit *int, budget int) LogSlice {
 	total := len(lines)
 	ls.TotalLines = total
 
-	start, end := 0, total
-	if offset != nil {
-		start = max(0, *offset)
-	}
-	switch {
-	case limit != nil:
-		l := max(0, *limit)
-		if offset == nil {
-			start = max(total-l, 0)
-		}
-		if l < total-start { // written so that a huge limit cannot overflow
-			end = start + l
-		}
-	case offset == nil:
-		start = max(total-defaultLogLines, 0)
-	}
+	start, end := logWindow(total, offset, limit)
 	ls.Start, ls.End = start, end
 	if start >= end {
 		return ls

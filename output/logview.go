@@ -122,23 +122,7 @@ func (v *LogView) Slice(offset, limit *int, budget int) (Page, error) {
 		return pg, nil
 	}
 	pg.TotalLines, pg.TotalChars = v.total, v.chars
-	total := v.total
-	start, end := 0, total
-	if offset != nil {
-		start = max(0, *offset)
-	}
-	switch {
-	case limit != nil:
-		l := max(0, *limit)
-		if offset == nil {
-			start = max(total-l, 0)
-		}
-		if l < total-start {
-			end = start + l
-		}
-	case offset == nil:
-		start = max(total-defaultLogLines, 0)
-	}
+	start, end := logWindow(v.total, offset, limit)
 	pg.Start, pg.End = start, end
 	if start >= end {
 		return pg, nil
