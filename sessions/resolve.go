@@ -55,7 +55,11 @@ func (r *Registry) Resolve(scope, ref string) (id string, ambiguous []string) {
 	return "", matches
 }
 
-// isIDPrefix reports whether ref starts id and does not end at one of id's "-" boundaries.
+// isIDPrefix reports whether ref starts id, unless ref has the shape of a whole id (a "-" inside it) and id
+// continues it with "-": "nimble" starts "nimble-cloud", "lucky-daisy" does not start "lucky-daisy-2".
 func isIDPrefix(id, ref string) bool {
-	return strings.HasPrefix(id, ref) && (len(id) == len(ref) || id[len(ref)] != '-')
+	if !strings.HasPrefix(id, ref) {
+		return false
+	}
+	return len(id) == len(ref) || id[len(ref)] != '-' || !strings.Contains(strings.TrimSuffix(ref, "-"), "-")
 }

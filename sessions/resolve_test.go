@@ -55,6 +55,7 @@ func TestResolve(t *testing.T) {
 		{"too short", "A", "amber", "amber", nil},
 		{"a whole id (here another scope's, or a gone session's) does not reach its namesakes", "B", "amber-atlas", "amber-atlas", nil},
 		{"a prefix that ends at a dash still does", "B", "amber-atlas-", "", []string{"amber-atlas-2", "amber-atlas-5"}},
+		{"so does the adjective alone", "B", "amber-", "", []string{"amber-atlas-2", "amber-atlas-5"}},
 		{"ambiguous in B without A's ids and the removed one", "B", "amber-atl", "", []string{"amber-atlas-2", "amber-atlas-5"}},
 		{"unique in B", "B", "amber-atlas-5", "amber-atlas-5", nil},
 		{"another scope's id is not found", "B", "amber-atlas-3", "amber-atlas-3", nil},

@@ -3,6 +3,7 @@ package sessions
 import (
 	"errors"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,7 +36,14 @@ var openPTY = pty.Open
 
 // ptySource reads the PTY master, a non-blocking descriptor served by the runtime poller: a read deadline in
 // the past wakes a blocked Read.
-type ptySource struct{ f *os.File }
+type ptySource struct {
+	f *os.File
+	// stopped is set by stop: queries still to be answered are dropped, since each answer may wait a second for
+	// a program that does not read, and one read can hold many queries.
+	stopped *atomic.Bool
+}
+
+func newPTYSource(f *os.File) ptySource { return ptySource{f: f, stopped: new(atomic.Bool)} }
 
 func (p ptySource) run(s *Session) {
 	var dec output.Decoder
@@ -48,7 +56,7 @@ func (p ptySource) run(s *Session) {
 		dsr := s.appendOutput(output.Stdout, clean, events)
 		<-s.r.ingest
 		// Programs that probe the terminal wait for a cursor-position report; answer each query.
-		for ; reply && dsr > 0; dsr-- {
+		for ; reply && dsr > 0 && !p.stopped.Load(); dsr-- {
 			s.replyDSR()
 		}
 	}
@@ -97,7 +105,10 @@ func (p ptySource) drain(buf []byte, record func([]byte, bool)) {
 	}
 }
 
-func (p ptySource) stop()  { _ = p.f.SetReadDeadline(time.Unix(1, 0)) }
+func (p ptySource) stop() {
+	p.stopped.Store(true)
+	_ = p.f.SetReadDeadline(time.Unix(1, 0))
+}
 func (p ptySource) close() { _ = p.f.Close() }
 
 // pipeSource reads stdout and stderr from one goroutine, stdout first when both are readable. Two goroutines

@@ -56,7 +56,7 @@ func TestStoppedPTYReaderDrains(t *testing.T) {
 	if _, err := slave.Write([]byte("prompt> ")); err != nil {
 		t.Fatal(err)
 	}
-	p := ptySource{f: master}
+	p := newPTYSource(master)
 	p.stop()
 	p.run(s)
 	p.close()

@@ -89,7 +89,7 @@ func spawn(spec Spec, usePTY, grow bool, ro readerOpts, cgfd int) (p *proc, err 
 		if err != nil {
 			return nil, err
 		}
-		p.src = ptySource{f: nb}
+		p.src = newPTYSource(nb)
 		p.input = nb
 		p.pty = true
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
