@@ -67,3 +67,96 @@ func Benchmark200MB(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPipelineBytes is the reader loop as the sessions run it, without allocations: DecodeBytes,
+// SanitizeBytes, AppendBytes, on the shapes of output that dominate floods.
+func BenchmarkPipelineBytes(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		unit string
+	}{
+		{"nonl", "a"},
+		{"lines17", "a line of output\n"},
+		{"crlf", "some log line 0123456789\r\n"},
+		{"tabs", "col\tcol2\tcolumn three\n"},
+		{"utf8", "é€😀x ünïcödé\n"},
+		{"ansi", "\x1b[32mok\x1b[0m test 0123 \x1b]0;t\a\n"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			chunk := []byte(strings.ToValidUTF8(strings.Repeat(bc.unit, benchChunk/len(bc.unit)+1)[:benchChunk], ""))
+			var dec Decoder
+			var san Sanitizer
+			buf := NewBuffer(0, 0)
+			b.SetBytes(int64(len(chunk)))
+			b.ReportAllocs()
+			for b.Loop() {
+				clean, _ := san.SanitizeBytes(dec.DecodeBytes(chunk))
+				buf.AppendBytes(Stdout, clean)
+			}
+		})
+	}
+}
+
+// BenchmarkSanitizeBytes is the sanitiser alone on the same shapes.
+func BenchmarkSanitizeBytes(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		unit string
+	}{
+		{"nonl", "a"},
+		{"lines17", "a line of output\n"},
+		{"crlf", "some log line 0123456789\r\n"},
+		{"utf8", "é€😀x ünïcödé\n"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			chunk := []byte(strings.ToValidUTF8(strings.Repeat(bc.unit, benchChunk/len(bc.unit)+1)[:benchChunk], ""))
+			var san Sanitizer
+			b.SetBytes(int64(len(chunk)))
+			for b.Loop() {
+				san.SanitizeBytes(chunk)
+			}
+		})
+	}
+}
+
+// BenchmarkFilter is the reader loop as the sessions run it since Filter: Filter.Bytes, then AppendText.
+func BenchmarkFilter(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		unit string
+	}{
+		{"nonl", "a"},
+		{"lines17", "a line of output\n"},
+		{"crlf", "some log line 0123456789\r\n"},
+		{"tabs", "col\tcol2\tcolumn three\n"},
+		{"utf8", "é€😀x ünïcödé\n"},
+		{"ansi", "\x1b[32mok\x1b[0m test 0123 \x1b]0;t\a\n"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			chunk := []byte(strings.ToValidUTF8(strings.Repeat(bc.unit, benchChunk/len(bc.unit)+1)[:benchChunk], ""))
+			var f Filter
+			buf := NewBuffer(0, 0)
+			b.SetBytes(int64(len(chunk)))
+			b.ReportAllocs()
+			for b.Loop() {
+				clean, chars, _ := f.Bytes(chunk)
+				buf.AppendText(Stdout, clean, chars)
+			}
+		})
+	}
+}
+
+// BenchmarkPlainEnd is Filter's fast-path scan alone.
+func BenchmarkPlainEnd(b *testing.B) {
+	for _, bc := range []struct{ name, unit string }{{"nonl", "a"}, {"lines17", "a line of output\n"}, {"crlf", "some log line 0123456789\r\n"}} {
+		b.Run(bc.name, func(b *testing.B) {
+			chunk := []byte(strings.Repeat(bc.unit, benchChunk/len(bc.unit)+1)[:benchChunk])
+			b.SetBytes(int64(len(chunk)))
+			for b.Loop() {
+				if plainEnd(chunk) != len(chunk) {
+					b.Fatal("not plain")
+				}
+			}
+		})
+	}
+}

@@ -97,20 +97,25 @@ func (b *Buffer) Append(s Stream, text string) { b.AppendBytes(s, []byte(text)) 
 // AppendBytes is Append for bytes the Buffer does not keep: it copies what it retains, so p may be reused as
 // soon as it returns.
 func (b *Buffer) AppendBytes(s Stream, p []byte) {
+	if !utf8.Valid(p) {
+		var d Decoder
+		p = append(d.DecodeBytes(p), d.Flush()...)
+	}
+	b.AppendText(s, p, countChars(p))
+}
+
+// AppendText is AppendBytes for text whose chars the caller counted, such as what Filter.Bytes returns: p must
+// be valid UTF-8 of exactly chars chars, and is not looked at again.
+func (b *Buffer) AppendText(s Stream, p []byte, chars int) {
 	if len(p) == 0 {
 		return
 	}
 	if b.maxChars == 0 {
 		b.normalize()
 	}
-	if !utf8.Valid(p) {
-		var d Decoder
-		p = append(d.DecodeBytes(p), d.Flush()...)
-	}
-	n := countChars(p)
-	b.total += n
-	b.push(streamIndex(s), p, n)
-	b.appendAggregated(p, n)
+	b.total += chars
+	b.push(streamIndex(s), p, chars)
+	b.appendAggregated(p, chars)
 }
 
 func (b *Buffer) push(si int, p []byte, n int) {

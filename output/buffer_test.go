@@ -249,12 +249,11 @@ func TestReadPathAllocationFree(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var dec Decoder
-			var san Sanitizer
+			var f Filter
 			b := NewBuffer(DefaultMaxChars, DefaultPendingChars)
 			read := func() {
-				clean, _ := san.SanitizeBytes(dec.DecodeBytes(tt.read))
-				b.AppendBytes(Stdout, clean)
+				clean, chars, _ := f.Bytes(tt.read)
+				b.AppendText(Stdout, clean, chars)
 			}
 			for range 10 { // reach the caps and grow every buffer to its steady size
 				read()

@@ -92,6 +92,33 @@ func FuzzDecodeSanitize(f *testing.F) {
 			t.Fatalf("byte APIs %q by %v: %q %v, unsplit %q %v", data, cuts, got, evs, wantText, wantEvs)
 		}
 
+		// The same reads through Filter, as the session reader runs them: the plain fast path must agree with the
+		// full pipeline, and each chunk's char count must be its chars.
+		var fl Filter
+		got, evs = got[:0], evs[:0]
+		for _, part := range splitAt(data, cuts) {
+			n := copy(buf, part)
+			clean, chars, e := fl.Bytes(buf[:n])
+			if c := utf8.RuneCount(clean); c != chars || !utf8.Valid(clean) {
+				t.Fatalf("Filter.Bytes(%q) = %q, %d chars (has %d)", part, clean, chars, c)
+			}
+			got = append(got, clean...)
+			evs = append(evs, e...)
+			for i := range clean {
+				clean[i] = 0x1b
+			}
+			for i := range buf {
+				buf[i] = 0xff
+			}
+		}
+		tail, chars := fl.Flush()
+		if c := utf8.RuneCount(tail); c != chars {
+			t.Fatalf("Filter.Flush = %q, %d chars (has %d)", tail, chars, c)
+		}
+		if got = append(got, tail...); string(got) != wantText || !slices.Equal(evs, wantEvs) {
+			t.Fatalf("Filter %q by %v: %q %v, unsplit %q %v", data, cuts, got, evs, wantText, wantEvs)
+		}
+
 		if !utf8.ValidString(wantText) {
 			t.Fatalf("invalid UTF-8 out: %q", wantText)
 		}

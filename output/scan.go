@@ -12,9 +12,9 @@ const (
 
 // load8 reads 8 bytes little-endian; the compiler merges the byte loads into one load.
 func load8[T ~string | ~[]byte](s T, i int) uint64 {
-	_ = s[i+7]
-	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	w := s[i : i+8] // one bounds check: indexing w by constants needs none
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 }
 
 // groundEnd returns the index of the first byte at or after i that ground does not simply keep (a C0
@@ -22,18 +22,33 @@ func load8[T ~string | ~[]byte](s T, i int) uint64 {
 func groundEnd[T ~string | ~[]byte](s T, i int) int {
 	for i+8 <= len(s) {
 		x := load8(s, i)
-		// "Some byte < 0x20" is exact: bytes >= 0x80 have their top bit set in x and are masked out. "Some byte is
-		// 0xC2" (a zero byte of y) may also flag a byte after a real one; the bytes are looked at one by one then.
+		// ctl holds the top bit of each byte < 0x20, exactly: setting each top bit first keeps a borrow from
+		// crossing into the next byte, and bytes >= 0x80 are masked out by ^x. "Some byte is 0xC2" (a zero byte
+		// of y) may also flag a byte after a real one.
+		ctl := ^((x | msb) - 0x20*lsb) &^ x & msb
 		y := x ^ c1Lead*lsb
-		if ((x-0x20*lsb)&^x|(y-lsb)&^y)&msb == 0 {
+		c2 := (y - lsb) &^ y & msb
+		if ctl|c2 == 0 {
 			i += 8
 			continue
 		}
-		for end := i + 8; i < end; i++ {
-			if stopsGround(s, i) {
-				return i
+		if c2 != 0 {
+			// Rare outside Latin-1 text: the bytes are looked at one by one.
+			for end := i + 8; i < end; i++ {
+				if stopsGround(s, i) {
+					return i
+				}
+			}
+			continue
+		}
+		// In line-oriented output most words hold an LF: the controls are tested from the mask.
+		for ; ctl != 0; ctl &= ctl - 1 {
+			k := bits.TrailingZeros64(ctl)
+			if keptControls>>(x>>(k-7)&0x1f)&1 == 0 {
+				return i + k>>3
 			}
 		}
+		i += 8
 	}
 	for ; i < len(s); i++ {
 		if stopsGround(s, i) {
@@ -42,6 +57,9 @@ func groundEnd[T ~string | ~[]byte](s T, i int) int {
 	}
 	return len(s)
 }
+
+// keptControls is the set of C0 controls that ground keeps: TAB, LF and CR.
+const keptControls = 1<<'\t' | 1<<'\n' | 1<<'\r'
 
 // stopsGround reports whether s[i] is a byte groundEnd stops at: a C0 control other than TAB, LF and CR, or the
 // lead byte of a C1 sequence introducer (two bytes, c1Lead first).

@@ -42,3 +42,56 @@ func TestScanHelpers(t *testing.T) {
 		}
 	}
 }
+
+// plainEnd stops exactly where the first byte that decoding or sanitising could change is: a byte >= 0x80 or a
+// C0 control other than TAB, LF and CR, at every position of a word and in the tail.
+func TestPlainEnd(t *testing.T) {
+	base := strings.Repeat("a line\tof output\r\n", 3) // 54 bytes: words and a tail
+	for pos := 0; pos <= len(base); pos++ {
+		for _, odd := range []string{"", "\x00", "\x1b", "\x01", "\x0b", "\x0c", "\x1f", "\x80", "é", "\xff", "\u009b"} {
+			s := base[:pos] + odd + base[pos:]
+			want := len(s)
+			if odd != "" {
+				want = pos
+			}
+			if got := plainEnd([]byte(s)); got != want {
+				t.Errorf("plainEnd(%q) = %d, want %d", s, got, want)
+			}
+		}
+	}
+	for c := 0; c < 256; c++ {
+		s := []byte(strings.Repeat("x", 9))
+		s[3] = byte(c)
+		want := 3
+		if c >= 0x20 && c < 0x80 || c == '\t' || c == '\n' || c == '\r' {
+			want = len(s)
+		}
+		if got := plainEnd(s); got != want {
+			t.Errorf("plainEnd with byte %#x = %d, want %d", c, got, want)
+		}
+	}
+}
+
+// groundEnd agrees with its byte-by-byte definition for every byte value at every position of a word, including
+// controls next to each other and C1 introducers after a 0xC2 lead byte.
+func TestGroundEndSweep(t *testing.T) {
+	ref := func(s []byte) int {
+		for i := range s {
+			if stopsGround(s, i) {
+				return i
+			}
+		}
+		return len(s)
+	}
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 17; pos++ {
+			for _, next := range []byte{'x', '\n', 0x9b, 0x01} {
+				s := []byte("ab\ncd\tef\rgh\nijklmnop")
+				s[pos], s[pos+1] = byte(c), next
+				if got, want := groundEnd(s, 0), ref(s); got != want {
+					t.Fatalf("groundEnd(%q) = %d, want %d", s, got, want)
+				}
+			}
+		}
+	}
+}

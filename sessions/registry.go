@@ -109,6 +109,9 @@ type Registry struct {
 	// Leaving one P to everything else keeps control calls responsive; the floods meanwhile block on full pipes,
 	// which also leaves the CPU to the server instead of to writers whose output is mostly dropped.
 	ingest chan struct{}
+	// floodBufs holds the flood read buffers not in use (see pipeSource.run): they are used only while holding
+	// ingest, so there are never more than its capacity, allocated on first use and then reused.
+	floodBufs chan []byte
 	// pollSlots holds a token for each pipe reader or waiter that waits in poll(2) (Options.PollingReaders;
 	// readySet, awaitExit).
 	pollSlots chan struct{}
@@ -186,6 +189,7 @@ func New(opts Options) *Registry {
 		reserved:   map[string]bool{},
 		escalating: map[int]*time.Timer{},
 		ingest:     make(chan struct{}, opts.IngestWorkers),
+		floodBufs:  make(chan []byte, opts.IngestWorkers),
 		pollSlots:  make(chan struct{}, opts.PollingReaders),
 		quit:       make(chan struct{}),
 	}

@@ -92,12 +92,11 @@ func BenchmarkTerminalWrite(b *testing.B) {
 		b.Run(kind+"/output-path", func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
-				var dec output.Decoder
-				var san output.Sanitizer
+				var f output.Filter
 				buf := output.NewBuffer(output.DefaultMaxChars, output.DefaultPendingChars)
 				for p := data; len(p) > 0; p = p[min(4096, len(p)):] {
-					clean, _ := san.SanitizeBytes(dec.DecodeBytes(p[:min(4096, len(p))]))
-					buf.AppendBytes(output.Stdout, clean)
+					clean, chars, _ := f.Bytes(p[:min(4096, len(p))])
+					buf.AppendText(output.Stdout, clean, chars)
 				}
 			}
 		})

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/execmcp/execmcp/output"
 )
@@ -142,12 +141,12 @@ func (s *Session) supervise() {
 
 // appendOutput records one read and returns how many cursor-position queries it held (PTY sessions only); the
 // caller answers them with replyDSR once it no longer holds the ingest semaphore, since a reply may wait up to
-// dsrLimit for the terminal. text is only valid during the call (a view of the reader's buffers): the Buffer
-// copies what it keeps, so a flood produces no garbage per read.
-func (s *Session) appendOutput(stream output.Stream, text []byte, events []output.Event) (dsr int) {
+// dsrLimit for the terminal. text is valid UTF-8 of chars chars (what output.Filter returns), only valid during
+// the call (a view of the reader's buffers): the Buffer copies what it keeps, so a flood produces no garbage per
+// read.
+func (s *Session) appendOutput(stream output.Stream, text []byte, chars int, events []output.Event) (dsr int) {
 	s.mu.Lock()
 	var sp *spill // the spill file to write text to, outside the lock
-	var chars int
 	if len(text) > 0 {
 		for _, w := range s.untils {
 			w.feed(stream, text)
@@ -158,19 +157,17 @@ func (s *Session) appendOutput(stream output.Stream, text []byte, events []outpu
 		dropped := s.buf.DiscardedChars()
 		before := s.buf.TotalChars()
 		started := false
-		if s.spill == nil && s.spillable && !s.removed && before+len(text) > s.r.opts.MaxOutputChars { // bytes >= chars
-			if n := utf8.RuneCount(text); before+n > s.r.opts.MaxOutputChars {
-				s.startSpill(text, n)
-				started = true
-			}
+		if s.spill == nil && s.spillable && !s.removed && before+chars > s.r.opts.MaxOutputChars {
+			s.startSpill(text, chars)
+			started = true
 		}
-		s.buf.AppendBytes(stream, text)
+		s.buf.AppendText(stream, text, chars)
 		s.r.stats.recordOutput(s.pty, stream, len(text), s.buf.DiscardedChars()-dropped)
 		s.sawOutput = true
 		if s.spill != nil {
 			s.spill.count(text)
 			if !started && !s.removed {
-				sp, chars = s.spill, s.buf.TotalChars()-before
+				sp = s.spill
 			}
 		}
 	}

@@ -66,9 +66,11 @@ type spill struct {
 	lfs    int64
 	endsLF bool
 
-	// Owned by the writer: the descriptor (nil once the file stopped or the session ended) and the bytes written.
-	f    *os.File
-	size int64
+	// Owned by the writer: the descriptor (nil once the file stopped or the session ended), the bytes written
+	// and the bytes handed to writeback (see writeBehind).
+	f      *os.File
+	size   int64
+	synced int64
 
 	mu      sync.Mutex // guards what follows
 	idx     output.LineIndex
@@ -95,8 +97,12 @@ func (sp *spill) totalLines(chars int) int {
 	return int(sp.lfs)
 }
 
-// writeSpill writes to a spill file; a variable so that a test can make the disk fill up.
-var writeSpill = (*os.File).Write
+// writeSpill writes to a spill file and dropSpillCache drops a written range from the page cache (see
+// writeBehind); variables so that a test can make the disk fill up or fail.
+var (
+	writeSpill     = (*os.File).Write
+	dropSpillCache = dropCache
+)
 
 // startSpill creates the spill file and writes everything retained so far, which is the complete output (the
 // file is created just before the retention cap drops anything), and then text, the chunk of chars chars that
@@ -154,6 +160,9 @@ func (sp *spill) write(r *Registry, p []byte, chars int) {
 		r.logTotal.Add(int64(w - n))
 	}
 	sp.size += int64(w)
+	if err == nil {
+		err = sp.writeBehind()
+	}
 	sp.mu.Lock()
 	sp.idx.Feed(p[:w])
 	if w == len(p) {
@@ -172,6 +181,34 @@ func (sp *spill) write(r *Registry, p []byte, chars int) {
 	if stopped {
 		sp.closeFile()
 	}
+}
+
+// Write-behind: a spill file is written once and read rarely, mostly near its end, so the file keeps no more than
+// about spillLag windows of page cache behind the one being written, instead of up to a GiB per session pushing
+// out what other programs cache. Each full window is handed to writeback at once; the window spillLag windows
+// back, whose writeback has usually long completed, is waited for and dropped from the cache. The writer waits
+// only when the disk is slower than the command prints (then the command is held back, as the kernel's dirty-page
+// throttling would hold it later). On a tmpfs, whose pages are the file, both calls do nothing.
+const (
+	spillWindow = 8 << 20
+	spillLag    = 4
+)
+
+// writeBehind hands the windows completed by the last write to writeback and drops the old ones from the page
+// cache. It reports the I/O error of a writeback it waited for; other failures (a filesystem without the calls)
+// change nothing.
+func (sp *spill) writeBehind() error {
+	for sp.size-sp.synced >= spillWindow {
+		start := sp.synced
+		sp.synced += spillWindow
+		startWriteback(sp.f, start, spillWindow)
+		if old := start - spillLag*spillWindow; old >= 0 {
+			if err := dropSpillCache(sp.f, old, spillWindow); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (sp *spill) stop(cause StopCause, err error) {

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/execmcp/execmcp/output"
 )
@@ -334,13 +335,13 @@ func TestSpillWriteAllocationFree(t *testing.T) {
 	t.Cleanup(func() { s.closeSpill(); s.dropLog() })
 	for _, chunk := range [][]byte{bytes.Repeat([]byte("a line of output\n"), 1900), bytes.Repeat([]byte("a"), 32<<10)} {
 		for range 10 {
-			s.appendOutput(output.Stdout, chunk, nil)
+			s.appendOutput(output.Stdout, chunk, len(chunk), nil)
 		}
 		if s.Info().Log.Cause != StopNone || !s.Info().Log.Spilled {
 			t.Fatalf("log %+v", s.Info().Log)
 		}
 		// Marks are appended once per 64 KiB: amortised, that is less than one allocation per chunk.
-		if n := testing.AllocsPerRun(200, func() { s.appendOutput(output.Stdout, chunk, nil) }); n != 0 {
+		if n := testing.AllocsPerRun(200, func() { s.appendOutput(output.Stdout, chunk, len(chunk), nil) }); n != 0 {
 			t.Errorf("%v allocations per chunk of %d bytes", n, len(chunk))
 		}
 	}
@@ -437,5 +438,45 @@ func TestRemoveStaleLogDirs(t *testing.T) {
 	}
 	if _, err := RemoveStaleLogDirs(base); err == nil {
 		t.Error("a directory others may write to is cleaned up")
+	}
+}
+
+// Concurrent floods read in flood buffers (shared by the readers that hold the ingest semaphore) still record
+// every byte of each session in order, and leave at most one buffer per ingest slot behind for reuse. The
+// stream mixes plain lines, UTF-8 split anywhere by reads and escape sequences.
+func TestFloodReadsKeepEveryByte(t *testing.T) {
+	r, _ := spillRegistry(t, Options{IngestWorkers: 2})
+	const cmd = `awk 'BEGIN { for (i = 1; i <= 400000; i++) printf "%d é€ \033[1mbold\033[0m\t%s\n", i, (i % 7 ? "x" : "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy") }'`
+	var want strings.Builder
+	for i := 1; i <= 400000; i++ {
+		y := "x"
+		if i%7 == 0 {
+			y = strings.Repeat("y", 32)
+		}
+		fmt.Fprintf(&want, "%d é€ bold\t%s\n", i, y)
+	}
+	var ss []*Session
+	for range 3 {
+		s, _, err := r.Start(spillSpec(cmd))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss = append(ss, s)
+	}
+	for _, s := range ss {
+		in := waitDone(t, s, 2*time.Minute)
+		if in.Log.Cause != StopNone || in.Log.Bytes != int64(want.Len()) {
+			t.Fatalf("log %+v, want %d bytes", in.Log, want.Len())
+		}
+		data, err := os.ReadFile(in.Log.Path)
+		if err != nil || string(data) != want.String() {
+			t.Fatalf("file of %d bytes differs from the output (%d bytes): %v", len(data), want.Len(), err)
+		}
+		if in.TotalChars != utf8.RuneCountInString(want.String()) {
+			t.Errorf("%d chars counted, want %d", in.TotalChars, utf8.RuneCountInString(want.String()))
+		}
+	}
+	if n := len(r.floodBufs); n > cap(r.floodBufs) || n == 0 {
+		t.Errorf("%d flood buffers kept for reuse, want 1..%d", n, cap(r.floodBufs))
 	}
 }

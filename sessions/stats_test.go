@@ -149,6 +149,6 @@ func BenchmarkAppendChunk(b *testing.B) {
 	chunk := []byte(strings.Repeat("0123456789abcde\n", readSize/16))
 	b.SetBytes(int64(len(chunk)))
 	for b.Loop() {
-		s.appendOutput(output.Stdout, chunk, nil)
+		s.appendOutput(output.Stdout, chunk, len(chunk), nil)
 	}
 }

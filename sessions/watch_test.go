@@ -8,6 +8,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/execmcp/execmcp/output"
 )
@@ -38,7 +39,9 @@ func newWatchRig(t *testing.T, pattern string, pty bool) *watchRig {
 }
 
 // emit ingests one read of stream st.
-func (rig *watchRig) emit(st output.Stream, text string) { rig.s.appendOutput(st, []byte(text), nil) }
+func (rig *watchRig) emit(st output.Stream, text string) {
+	rig.s.appendOutput(st, []byte(text), utf8.RuneCountInString(text), nil)
+}
 
 func (rig *watchRig) snapshot() ([]Announcement, []time.Duration) {
 	rig.mu.Lock()
