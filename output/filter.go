@@ -74,5 +74,5 @@ func plainEnd(p []byte) int {
 func oddBytes(x uint64) uint64 {
 	y := x ^ '\n'*lsb
 	lf := ^((y | msb) - lsb) &^ y & msb
-	return (x | ^((x|lf>>2|msb) - 0x20*lsb)) & msb
+	return (x | ^((x | lf>>2 | msb) - 0x20*lsb)) & msb
 }
