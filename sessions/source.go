@@ -81,6 +81,7 @@ func (p ptySource) run(s *Session) {
 		clean, chars, events := f.Bytes(b)
 		dsr := s.appendOutput(output.Stdout, clean, chars, events)
 		<-s.r.ingest
+		s.settleSpill()
 		// Programs that probe the terminal wait for a cursor-position report; answer each query.
 		for ; reply && dsr > 0 && !p.stopped.Load(); dsr-- {
 			s.replyDSR()
@@ -200,6 +201,7 @@ func (p *pipeSource) run(s *Session) {
 					s.r.putFloodBuf(b)
 				}
 				<-s.r.ingest
+				s.settleSpill()
 				if errors.Is(err, syscall.EINTR) {
 					continue
 				}
@@ -232,6 +234,7 @@ func (p *pipeSource) run(s *Session) {
 				s.appendOutput(streams[i], clean, chars, events)
 			}
 			<-s.r.ingest
+			s.settleSpill()
 			if errors.Is(err, syscall.EINTR) {
 				continue
 			}

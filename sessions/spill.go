@@ -66,11 +66,12 @@ type spill struct {
 	lfs    int64
 	endsLF bool
 
-	// Owned by the writer: the descriptor (nil once the file stopped or the session ended), the bytes written
-	// and the bytes handed to writeback (see writeBehind).
-	f      *os.File
-	size   int64
-	synced int64
+	// Owned by the writer: the descriptor (nil once the file stopped or the session ended), the bytes written,
+	// the bytes handed to writeback and the bytes dropped from the page cache (see settle).
+	f       *os.File
+	size    int64
+	synced  int64
+	dropped int64
 
 	mu      sync.Mutex // guards what follows
 	idx     output.LineIndex
@@ -160,8 +161,9 @@ func (sp *spill) write(r *Registry, p []byte, chars int) {
 		r.logTotal.Add(int64(w - n))
 	}
 	sp.size += int64(w)
-	if err == nil {
-		err = sp.writeBehind()
+	for sp.size-sp.synced >= spillWindow {
+		startWriteback(sp.f, sp.synced, spillWindow)
+		sp.synced += spillWindow
 	}
 	sp.mu.Lock()
 	sp.idx.Feed(p[:w])
@@ -185,30 +187,39 @@ func (sp *spill) write(r *Registry, p []byte, chars int) {
 
 // Write-behind: a spill file is written once and read rarely, mostly near its end, so the file keeps no more than
 // about spillLag windows of page cache behind the one being written, instead of up to a GiB per session pushing
-// out what other programs cache. Each full window is handed to writeback at once; the window spillLag windows
-// back, whose writeback has usually long completed, is waited for and dropped from the cache. The writer waits
+// out what other programs cache. write hands each full window to writeback at once; settle waits for the window
+// spillLag windows back, whose writeback has usually long completed, and drops it from the cache. The writer waits
 // only when the disk is slower than the command prints (then the command is held back, as the kernel's dirty-page
-// throttling would hold it later). On a tmpfs, whose pages are the file, both calls do nothing.
+// throttling would hold it later), and then without the ingest semaphore, so that other sessions' output is not
+// held back with it. On a tmpfs, whose pages are the file, both calls do nothing.
 const (
 	spillWindow = 8 << 20
 	spillLag    = 4
 )
 
-// writeBehind hands the windows completed by the last write to writeback and drops the old ones from the page
-// cache. It reports the I/O error of a writeback it waited for; other failures (a filesystem without the calls)
-// change nothing.
-func (sp *spill) writeBehind() error {
-	for sp.size-sp.synced >= spillWindow {
-		start := sp.synced
-		sp.synced += spillWindow
-		startWriteback(sp.f, start, spillWindow)
-		if old := start - spillLag*spillWindow; old >= 0 {
-			if err := dropSpillCache(sp.f, old, spillWindow); err != nil {
-				return err
-			}
+// settle drops the windows written back long enough ago from the page cache. An I/O error of a writeback it
+// waited for stops the file like a failed write; other failures (a filesystem without the calls) change nothing.
+// Only the writer calls it, after write and without the ingest semaphore.
+func (sp *spill) settle() {
+	for sp.f != nil && sp.dropped+spillWindow <= sp.synced-spillLag*spillWindow {
+		err := dropSpillCache(sp.f, sp.dropped, spillWindow)
+		sp.dropped += spillWindow
+		if err != nil {
+			sp.stop(StopError, err)
+			sp.closeFile()
 		}
 	}
-	return nil
+}
+
+// settleSpill settles the session's spill file (see spill.settle); the reader calls it after each chunk once it
+// released the ingest semaphore.
+func (s *Session) settleSpill() {
+	s.mu.Lock()
+	sp := s.spill
+	s.mu.Unlock()
+	if sp != nil {
+		sp.settle()
+	}
 }
 
 func (sp *spill) stop(cause StopCause, err error) {

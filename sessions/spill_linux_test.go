@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -59,6 +61,7 @@ func TestSpillWriteBehind(t *testing.T) {
 	const total = 12 * spillWindow
 	for n := 0; n < total; n += len(chunk) {
 		s.appendOutput(output.Stdout, chunk, len(chunk), nil)
+		s.settleSpill()
 	}
 	in := s.Info()
 	if !in.Log.Spilled || in.Log.Cause != StopNone {
@@ -93,6 +96,7 @@ func TestSpillWritebackError(t *testing.T) {
 	chunk := bytes.Repeat([]byte("a"), 32<<10)
 	for n := 0; n < (spillLag+3)*spillWindow; n += len(chunk) {
 		s.appendOutput(output.Stdout, chunk, len(chunk), nil)
+		s.settleSpill()
 	}
 	in := s.Info()
 	if in.Log.Cause != StopError || !errors.Is(in.Log.Err, syscall.EIO) {
@@ -103,5 +107,40 @@ func TestSpillWritebackError(t *testing.T) {
 	}
 	if in.TotalChars != (spillLag+3)*spillWindow {
 		t.Errorf("retained output counted %d chars", in.TotalChars)
+	}
+}
+
+// A reader waiting for its spill file's writeback does not hold the ingest semaphore: with one ingest slot,
+// another session's output is recorded meanwhile.
+func TestSpillWritebackWaitLeavesIngest(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	saved := dropSpillCache
+	dropSpillCache = func(f *os.File, off, n int64) error {
+		once.Do(func() { close(entered) })
+		<-release
+		return saved(f, off, n)
+	}
+	t.Cleanup(func() { dropSpillCache = saved })
+	r, _ := spillRegistry(t, Options{IngestWorkers: 1})
+	a, _, err := r.Start(spillSpec("head -c 100000000 /dev/zero | tr '\\0' a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer close(release)
+	select {
+	case <-entered:
+	case <-time.After(time.Minute):
+		t.Fatal("the spill file never waited for a writeback")
+	}
+	b, _, err := r.Start(shSpec("echo other session"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := waitDone(t, b, 30*time.Second); in.Aggregated != "other session\n" {
+		t.Errorf("other session recorded %q while the spill waited", in.Aggregated)
+	}
+	if a.Info().Status != "running" {
+		t.Errorf("spilling session %s", a.Info().Status)
 	}
 }
