@@ -241,14 +241,28 @@ func (r *Registry) Start(spec Spec) (*Session, *PTYFallback, error) {
 	s.id = id
 	delete(r.reserved, id)
 	r.running[s.id] = s
+	// A pid is not reused while a process has it as its group id: an entry still under this pgid is a group
+	// whose last members were reaped after its last probe.
+	stale := r.ledger[s.pid]
 	r.ledger[s.pid] = &ledgerEntry{scope: spec.Scope, cg: cg}
 	if p.grown {
 		r.grown++
 	}
 	r.ensureSweeper()
 	closing := r.closing
+	watch := r.cgWatch
 	r.wg.Add(2)
 	r.mu.Unlock()
+	if stale != nil && stale.cg != nil {
+		// Its guardian record was replaced by this session's; its cgroup is empty. The new session's own cgroup
+		// is watched only once it finished, which it cannot have before supervise.
+		if watch != nil {
+			watch.forget(s.pid)
+		}
+		if err := stale.cg.remove(); err != nil {
+			r.logger.Debug("session cgroup not removed", "dir", stale.cg.dir, "err", err)
+		}
+	}
 
 	s.supervise()
 	r.logger.Debug("session started", "id", s.id, "scope", spec.Scope, "pid", s.pid, "pty", p.pty)
@@ -828,43 +842,51 @@ func (r *Registry) probeLedger() {
 	}
 }
 
-// probeGroup drops the ledger group pgid when it has no live member: its cgroup is removed and the guardian told.
+// probeGroup drops the ledger group pgid when it has no member left: its cgroup is removed and the guardian told.
 // A group with a cgroup lives as long as the cgroup has processes (they include every member that stayed in the
-// group and those that left it) and is watched meanwhile, so that it is dropped as soon as the cgroup empties.
+// group and those that left it) and is watched meanwhile; once the cgroup is empty it is removed at once. A group
+// that still has members outside it, or only zombies not reaped yet (a leader before its waiter reaps it, orphans
+// before init does), keeps its ledger entry until a later probe: finalize's or the sweeper's. Telling zombies
+// from live members would walk every process of the machine, for each session that ends (1000 kills took 8 s);
+// aliveGroups does that once for all groups when it matters, at shutdown and for orphans.
 func (r *Registry) probeGroup(pgid int) {
 	r.mu.Lock()
 	e := r.ledger[pgid]
+	var cg *cgroup
+	if e != nil {
+		cg = e.cg
+	}
 	r.mu.Unlock()
 	switch {
 	case e == nil:
 		return
-	case e.cg == nil:
-		if groupAlive(pgid) {
-			return
-		}
-	case e.cg.populated():
-		r.watchCgroup(e.cg, pgid)
+	case cg != nil && cg.populated():
+		r.watchCgroup(cg, pgid)
 		return
-	case groupAlive(pgid) && len(liveGroups([]int{pgid})) > 0:
-		return // a member was moved out of the cgroup: the sweeper probes it again
 	}
 	r.mu.Lock()
 	if r.ledger[pgid] != e { // a new group took the pgid meanwhile
 		r.mu.Unlock()
 		return
 	}
-	delete(r.ledger, pgid)
+	e.cg = nil
+	alive := groupAlive(pgid)
+	if !alive {
+		delete(r.ledger, pgid)
+	}
 	watch := r.cgWatch
 	r.mu.Unlock()
-	if e.cg != nil {
+	if cg != nil {
 		if watch != nil {
 			watch.forget(pgid)
 		}
-		if err := e.cg.remove(); err != nil {
-			r.logger.Debug("session cgroup not removed", "dir", e.cg.dir, "err", err)
+		if err := cg.remove(); err != nil {
+			r.logger.Debug("session cgroup not removed", "dir", cg.dir, "err", err)
 		}
 	}
-	r.opts.Guardian.recordGone(pgid)
+	if !alive {
+		r.opts.Guardian.recordGone(pgid)
+	}
 }
 
 // watchCgroup makes the cgroup watcher probe pgid whenever its cgroup's population changes; the watcher starts
