@@ -20,7 +20,7 @@ const guardianArgv0 = "execmcp-guardian"
 var guardianEnv = []string{"GOMAXPROCS=1"}
 
 // openCgroups returns the server's cgroup when EXECMCP_CGROUP allows it and the system does; otherwise nil, after
-// saying once at info level why.
+// saying once at info level why. It removes the empty cgroups that servers killed without their guardian left.
 func openCgroups(cfg config, logger *slog.Logger) *sessions.Cgroups {
 	if cfg.Cgroup == "off" {
 		return nil
@@ -29,6 +29,16 @@ func openCgroups(cfg config, logger *slog.Logger) *sessions.Cgroups {
 	if err != nil {
 		logger.Info(sessions.CgroupsUnavailable, "reason", err.Error())
 		return nil
+	}
+	removed, busy, err := cg.RemoveStale()
+	if err != nil {
+		logger.Warn("cgroups of killed servers not removed", "err", err)
+	}
+	for _, dir := range removed {
+		logger.Debug("removed the cgroup of a server that is gone", "dir", dir)
+	}
+	for _, dir := range busy {
+		logger.Warn("the cgroup of a server that is gone still holds processes", "dir", dir)
 	}
 	return cg
 }

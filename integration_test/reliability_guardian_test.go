@@ -697,3 +697,35 @@ func TestReliabilityGuardianOff(t *testing.T) {
 		t.Errorf("the server spoke of a guardian or cgroups although both are off: %q", s.Stderr())
 	}
 }
+
+// TestReliabilityStaleCgroupRemoved: a server killed with EXECMCP_GUARDIAN=off leaves its cgroup behind (nothing
+// else removes it); the next server removes it at startup, with its session groups, once no process is in it.
+func TestReliabilityStaleCgroupRemoved(t *testing.T) {
+	par(t)
+	a := StartServer(t, Options{Env: append([]string{"EXECMCP_GUARDIAN=off"}, relEnv...)})
+	if !cgroupsOn(a) {
+		t.Skip("cgroups are unavailable here: the server runs without them")
+	}
+	id, _ := a.Background("exec sleep 60")
+	sessDir := filepath.Join(a.cgroup, id)
+	if !exists(sessDir) {
+		t.Fatalf("no session cgroup %s", sessDir)
+	}
+	a.Kill()
+	// The leader dies with the server (its parent-death signal); its group empties.
+	empty := func() bool {
+		b, err := os.ReadFile(filepath.Join(a.cgroup, "cgroup.events"))
+		return err == nil && strings.Contains(string(b), "populated 0")
+	}
+	if !waitFor(10*time.Second, empty) {
+		t.Fatalf("the killed server's cgroup %s did not empty", a.cgroup)
+	}
+	if !exists(sessDir) {
+		t.Fatalf("the killed server's session cgroup %s is already gone: nothing to test", sessDir)
+	}
+	b := StartServer(t, Options{Env: relEnv})
+	b.Exec("true") // serving: startup is over
+	if exists(a.cgroup) {
+		t.Errorf("the next server left the killed server's cgroup %s", a.cgroup)
+	}
+}

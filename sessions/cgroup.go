@@ -86,6 +86,48 @@ func (c *Cgroups) Dir() string { return c.dir }
 // Close removes execmcp-<pid>; it fails while a session group is left in it.
 func (c *Cgroups) Close() error { return os.Remove(c.dir) }
 
+// RemoveStale removes the groups that servers killed without their guardian left next to this server's own:
+// execmcp-<pid> named after a pid that is not a live process, with their session groups, when no process is left in
+// them. A group that still holds processes is not touched and is returned in busy: what runs there was started
+// by a dead server and is out of this one's reach, which only the guardian prevents. Groups of live servers, and
+// names that are not execmcp-<pid>, are left alone.
+func (c *Cgroups) RemoveStale() (removed, busy []string, err error) {
+	parent := filepath.Dir(c.dir)
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return nil, nil, err
+	}
+	var errs []error
+	for _, e := range entries {
+		digits, ok := strings.CutPrefix(e.Name(), "execmcp-")
+		pid, perr := strconv.Atoi(digits)
+		if !ok || perr != nil || pid <= 0 || strconv.Itoa(pid) != digits || !e.IsDir() || pid == os.Getpid() ||
+			processAlive(pid) {
+			continue
+		}
+		dir := filepath.Join(parent, e.Name())
+		if cgroupPopulated(dir) {
+			busy = append(busy, dir)
+			continue
+		}
+		// A cgroup directory goes with rmdir once it has no child group: the session groups first.
+		kids, _ := os.ReadDir(dir)
+		for _, k := range kids {
+			if k.IsDir() {
+				if err := os.Remove(filepath.Join(dir, k.Name())); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+		if err := os.Remove(dir); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, dir)
+	}
+	return removed, busy, errors.Join(errs...)
+}
+
 // unifiedPath returns the path of the `0::<path>` line of a /proc/<pid>/cgroup file.
 func unifiedPath(procCgroup []byte) (string, bool) {
 	for _, line := range strings.Split(string(procCgroup), "\n") {

@@ -2,8 +2,11 @@ package sessions
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -292,5 +295,80 @@ func TestWaitEmpty(t *testing.T) {
 func syscallClose(fd int) {
 	if fd >= 0 {
 		_ = syscall.Close(fd)
+	}
+}
+
+// RemoveStale removes the empty groups that dead servers left, with their session groups; it leaves the groups of
+// live servers, those still holding processes (reported as busy), names that are not execmcp-<pid>, and its own.
+func TestCgroupsRemoveStale(t *testing.T) {
+	c := realCgroups(t)
+	parent := filepath.Dir(c.Dir())
+	deadPid := func() int {
+		cmd := exec.Command("true")
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd.Process.Pid
+	}
+	sleeper := func() *exec.Cmd {
+		cmd := exec.Command("sleep", "60")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		return cmd
+	}
+	mk := func(name string, kids ...string) string {
+		dir := filepath.Join(parent, name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range kids {
+			if err := os.Mkdir(filepath.Join(dir, k), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Cleanup(func() {
+			for _, k := range kids {
+				_ = os.Remove(filepath.Join(dir, k))
+			}
+			_ = os.Remove(dir)
+		})
+		return dir
+	}
+	dead := mk(fmt.Sprintf("execmcp-%d", deadPid()), "lucky-daisy", "calm-river")
+	live := mk(fmt.Sprintf("execmcp-%d", sleeper().Process.Pid), "bold-fern")
+	held := mk(fmt.Sprintf("execmcp-%d", deadPid()), "swift-owl")
+	escaped := sleeper()
+	if err := os.WriteFile(filepath.Join(held, "swift-owl", "cgroup.procs"), []byte(strconv.Itoa(escaped.Process.Pid)), 0); err != nil {
+		t.Fatal(err)
+	}
+	notPid := mk("execmcp-x1")
+
+	removed, busy, err := c.RemoveStale()
+	if err != nil && strings.Contains(err.Error(), parent+"/execmcp-") {
+		// Other test binaries may end servers concurrently; only the groups made here must not fail.
+		for _, d := range []string{dead, live, held, notPid} {
+			if strings.Contains(err.Error(), d) {
+				t.Errorf("RemoveStale: %v", err)
+			}
+		}
+	}
+	if !slices.Contains(removed, dead) {
+		t.Errorf("the dead server's group was not removed: removed %v", removed)
+	}
+	if _, err := os.Stat(dead); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s still exists: %v", dead, err)
+	}
+	if !slices.Contains(busy, held) || slices.Contains(removed, held) {
+		t.Errorf("the group holding a process: busy %v, removed %v", busy, removed)
+	}
+	for _, d := range []string{live, notPid, held, c.Dir()} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s was removed: %v", d, err)
+		}
+	}
+	if st, ok := procOf(escaped.Process.Pid); !ok || st.zombie {
+		t.Errorf("the process in the busy group was touched")
 	}
 }
