@@ -20,6 +20,10 @@ import (
 // group (`setsid`, daemons) (docs/reference.md#cgroups). Safe for concurrent use.
 type Cgroups struct {
 	dir string
+	// lock is the open directory dir, on which the server holds an exclusive flock(2) for as long as it runs: a
+	// server that looks for groups left by killed servers tells a live one's by the lock, whatever pid namespace
+	// it is in (RemoveStale). Closing it at exit or death releases the lock. -1 when the lock could not be taken.
+	lock int
 	// off is set when placing a leader in its group failed although the spawn itself works: sessions start
 	// without a group from then on.
 	off atomic.Bool
@@ -35,8 +39,9 @@ var cgroupFS = struct{ self, mountinfo string }{"/proc/self/cgroup", "/proc/self
 
 // OpenCgroups looks for a cgroup v2 hierarchy in which the server can create groups: its own group (the `0::` line
 // of /proc/self/cgroup) under a cgroup2 mount (/sys/fs/cgroup, /sys/fs/cgroup/unified on hybrid systems, or any
-// other listed in /proc/self/mountinfo), and creates execmcp-<pid> there; an existing one is reused (it can only
-// be left over from a dead process with the same pid). The error says why cgroups cannot be used.
+// other listed in /proc/self/mountinfo), and creates execmcp-<pid> there; an existing one is reused when no live
+// server holds its lock (it is left over from a dead process with the same pid), and refused when one does (a
+// server with the same pid in another pid namespace). The error says why cgroups cannot be used.
 func OpenCgroups() (*Cgroups, error) {
 	self, err := os.ReadFile(cgroupFS.self)
 	if err != nil {
@@ -68,7 +73,12 @@ func OpenCgroups() (*Cgroups, error) {
 			firstErr = cmpOr(firstErr, errors.New(dir+" has no cgroup.kill (Linux 5.14 or later)"))
 			continue
 		}
-		return &Cgroups{dir: dir}, nil
+		lock, err := lockGroup(dir)
+		if err != nil {
+			firstErr = cmpOr(firstErr, err)
+			continue
+		}
+		return &Cgroups{dir: dir, lock: lock}, nil
 	}
 	return nil, firstErr
 }
@@ -83,14 +93,57 @@ func cmpOr(a, b error) error {
 // Dir is the absolute path of execmcp-<pid>.
 func (c *Cgroups) Dir() string { return c.dir }
 
-// Close removes execmcp-<pid>; it fails while a session group is left in it.
-func (c *Cgroups) Close() error { return os.Remove(c.dir) }
+// Close removes execmcp-<pid>, which fails while a session group is left in it, and releases its lock.
+func (c *Cgroups) Close() error {
+	err := os.Remove(c.dir)
+	if c.lock >= 0 {
+		_ = unix.Close(c.lock)
+		c.lock = -1
+	}
+	return err
+}
+
+// lockGroup takes the server's exclusive lock on its group dir. A group whose lock another process holds belongs
+// to a live server. A cleaner may have removed a dir between its creation and the lock: it is made again, a few
+// times at most. A filesystem without flock(2) leaves the group unlocked (-1): only the pid tells then.
+func lockGroup(dir string) (int, error) {
+	for range 3 {
+		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOENT) {
+			if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+				return -1, err
+			}
+			continue
+		}
+		if err != nil {
+			return -1, err
+		}
+		switch err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); {
+		case errors.Is(err, unix.EWOULDBLOCK):
+			_ = unix.Close(fd)
+			return -1, errors.New(dir + " belongs to a live server (in another pid namespace)")
+		case err != nil:
+			_ = unix.Close(fd)
+			return -1, nil
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err == nil && st.Nlink > 0 {
+			return fd, nil
+		}
+		_ = unix.Close(fd) // removed meanwhile: make it again
+		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return -1, err
+		}
+	}
+	return -1, errors.New(dir + " keeps being removed")
+}
 
 // RemoveStale removes the groups that servers killed without their guardian left next to this server's own:
-// execmcp-<pid> named after a pid that is not a live process, with their session groups, when no process is left in
-// them. A group that still holds processes is not touched and is returned in busy: what runs there was started
-// by a dead server and is out of this one's reach, which only the guardian prevents. Groups of live servers, and
-// names that are not execmcp-<pid>, are left alone.
+// execmcp-<pid> whose lock no process holds and whose pid is not a live process, with their session groups, when
+// no process is left in them. A group that still holds processes is not touched and is returned in busy: what
+// runs there was started by a dead server and is out of this one's reach, which only the guardian prevents.
+// Groups of live servers (their lock is held, whatever their pid namespace), and names that are not
+// execmcp-<pid>, are left alone.
 func (c *Cgroups) RemoveStale() (removed, busy []string, err error) {
 	parent := filepath.Dir(c.dir)
 	entries, err := os.ReadDir(parent)
@@ -106,7 +159,16 @@ func (c *Cgroups) RemoveStale() (removed, busy []string, err error) {
 			continue
 		}
 		dir := filepath.Join(parent, e.Name())
+		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); errors.Is(err, unix.EWOULDBLOCK) {
+			_ = unix.Close(fd) // a live server's, in another pid namespace
+			continue
+		}
 		if cgroupPopulated(dir) {
+			_ = unix.Close(fd)
 			busy = append(busy, dir)
 			continue
 		}
@@ -119,7 +181,9 @@ func (c *Cgroups) RemoveStale() (removed, busy []string, err error) {
 				}
 			}
 		}
-		if err := os.Remove(dir); err != nil {
+		err = os.Remove(dir)
+		_ = unix.Close(fd)
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}

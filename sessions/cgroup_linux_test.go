@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestUnifiedPath(t *testing.T) {
@@ -110,7 +112,7 @@ func TestOpenCgroupsUnavailable(t *testing.T) {
 // session runs. A directory that is not a cgroup makes clone3 refuse the placement.
 func TestCgroupPlacementFallback(t *testing.T) {
 	var logBuf syncBuf
-	c := &Cgroups{dir: t.TempDir()}
+	c := &Cgroups{dir: t.TempDir(), lock: -1}
 	r := newTestRegistry(t, Options{Cgroups: c, Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
 	for range 2 {
 		s, _, err := r.Start(shSpec("echo ran"))
@@ -139,6 +141,7 @@ func realCgroups(t *testing.T) *Cgroups {
 	if err != nil {
 		t.Skipf("cgroups unavailable here: %v", err)
 	}
+	t.Cleanup(func() { _ = c.Close() }) // releases the lock even when the test failed before its own Close
 	return c
 }
 
@@ -344,11 +347,21 @@ func TestCgroupsRemoveStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	notPid := mk("execmcp-x1")
+	// A live server in another pid namespace: its pid means nothing here, its lock tells.
+	otherNS := mk(fmt.Sprintf("execmcp-%d", deadPid()), "quiet-moth")
+	lock, err := lockGroup(otherNS)
+	if err != nil || lock < 0 {
+		t.Fatalf("lockGroup: %d, %v", lock, err)
+	}
+	defer unix.Close(lock)
 
 	removed, busy, err := c.RemoveStale()
+	if slices.Contains(removed, otherNS) || slices.Contains(busy, otherNS) {
+		t.Errorf("the locked group was looked at: removed %v, busy %v", removed, busy)
+	}
 	if err != nil && strings.Contains(err.Error(), parent+"/execmcp-") {
 		// Other test binaries may end servers concurrently; only the groups made here must not fail.
-		for _, d := range []string{dead, live, held, notPid} {
+		for _, d := range []string{dead, live, held, notPid, otherNS} {
 			if strings.Contains(err.Error(), d) {
 				t.Errorf("RemoveStale: %v", err)
 			}
@@ -363,7 +376,7 @@ func TestCgroupsRemoveStale(t *testing.T) {
 	if !slices.Contains(busy, held) || slices.Contains(removed, held) {
 		t.Errorf("the group holding a process: busy %v, removed %v", busy, removed)
 	}
-	for _, d := range []string{live, notPid, held, c.Dir()} {
+	for _, d := range []string{live, notPid, held, otherNS, c.Dir()} {
 		if _, err := os.Stat(d); err != nil {
 			t.Errorf("%s was removed: %v", d, err)
 		}
@@ -371,4 +384,49 @@ func TestCgroupsRemoveStale(t *testing.T) {
 	if st, ok := procOf(escaped.Process.Pid); !ok || st.zombie {
 		t.Errorf("the process in the busy group was touched")
 	}
+}
+
+// A server does not take over an execmcp-<pid> whose lock a live process holds (a server with the same pid in
+// another pid namespace), and takes over one whose holder is gone.
+func TestOpenCgroupsLockedGroup(t *testing.T) {
+	c := realCgroups(t)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dir := c.Dir()
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// flock(1) and the sleep it runs both hold the lock: they are killed as a group.
+	holder := exec.Command("flock", "-x", dir, "sleep", "60")
+	holder.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := holder.Start(); err != nil {
+		t.Skipf("no flock(1): %v", err)
+	}
+	stop := func() { _ = syscall.Kill(-holder.Process.Pid, syscall.SIGKILL); _ = holder.Wait() }
+	t.Cleanup(func() { stop(); _ = os.Remove(dir) })
+	locked := func() bool {
+		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+		if err != nil {
+			return false
+		}
+		defer unix.Close(fd)
+		return errors.Is(unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB), unix.EWOULDBLOCK)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !locked() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if c2, err := OpenCgroups(); err == nil || !strings.Contains(err.Error(), "belongs to a live server") {
+		t.Errorf("OpenCgroups with the group locked by another process = %v, %v", c2, err)
+	}
+	stop()
+	for deadline = time.Now().Add(5 * time.Second); locked() && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond) // the killed sleep's descriptor closes as it exits
+	}
+	c3, err := OpenCgroups()
+	if err != nil {
+		t.Fatalf("OpenCgroups after the holder died: %v", err)
+	}
+	_ = c3.Close()
 }
