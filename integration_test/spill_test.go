@@ -338,3 +338,40 @@ func TestSpillSandboxHidesPath(t *testing.T) {
 		t.Errorf("sandboxed poll details %v", r.SC)
 	}
 }
+
+// A log directory on a 64 MiB tmpfs: the file stops before the file system's reserve (a tenth of it) would be
+// eaten into, with its own reason, and the disk is never filled; nothing is lost from memory.
+func TestSpillLowSpace(t *testing.T) {
+	par(t)
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64m,mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN): %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v %s", dir, err, out)
+		}
+	})
+	s := StartServer(t, Options{Env: spillEnv(dir)})
+	const total = 100000000
+	id, _ := s.Background(fmt.Sprintf("yes 'a line of output' | head -c %d", total))
+	_, fin := s.PollUntilDone(id, 120*time.Second)
+	wantStatus(t, fin, "completed")
+	r := s.Proc("log", "sessionId", id, "limit", 1)
+	size := r.Int("logBytes")
+	if size < 40<<20 || size > 64<<20-(64<<20)/10 {
+		t.Errorf("the file stopped at %d bytes on a 64 MiB file system with a 6.4 MiB reserve", size)
+	}
+	wantText(t, r, stoppedNote(size, "file system almost full")+"a line of output") // head cut the last line before its LF
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil || st.Bavail*uint64(st.Bsize) < (64<<20)/10 {
+		t.Errorf("the file system was left with %d bytes free (%v)", st.Bavail*uint64(st.Bsize), err)
+	}
+	if r.Int("totalChars") != total {
+		t.Errorf("memory path: details %v", r.SC)
+	}
+	data, err := os.ReadFile(r.Str("logPath"))
+	if err != nil || len(data) != size || !strings.HasPrefix(strings.Repeat("a line of output\n", size/17+1), string(data)) {
+		t.Errorf("file of %d bytes (%v) is not the head of the output", len(data), err)
+	}
+}

@@ -41,6 +41,9 @@ const (
 	StopServerCap
 	// StopError: creating or writing the file failed (LogInfo.Err).
 	StopError
+	// StopLowSpace: the next window would have eaten into the reserve of the file system holding the file (see
+	// spaceLow): a spill file never fills a disk, or a small tmpfs such as $XDG_RUNTIME_DIR, to the last byte.
+	StopLowSpace
 )
 
 // LogInfo describes the spill file of a session; the zero value is a session without one.
@@ -164,6 +167,9 @@ func (sp *spill) write(r *Registry, p []byte, chars int) {
 	for sp.size-sp.synced >= spillWindow {
 		startWriteback(sp.f, sp.synced, spillWindow)
 		sp.synced += spillWindow
+		if cause == StopNone && err == nil && spaceLow(sp.f) {
+			cause = StopLowSpace
+		}
 	}
 	sp.mu.Lock()
 	sp.idx.Feed(p[:w])

@@ -28,3 +28,15 @@ func dropCache(f *os.File, off, n int64) error {
 	}
 	return nil
 }
+
+// spaceLow reports whether the file system holding f would keep less than its reserve free after one more window:
+// a tenth of its size, at most 1 GiB. Checked once per window written, so a file stops within a window of it.
+func spaceLow(f *os.File) bool {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil || st.Blocks == 0 {
+		return false
+	}
+	bs := uint64(st.Bsize)
+	reserve := min(st.Blocks*bs/10, 1<<30)
+	return st.Bavail*bs < reserve+spillWindow
+}

@@ -460,6 +460,8 @@ func stopReason(l sessions.LogInfo) string {
 		return "per-session cap"
 	case sessions.StopServerCap:
 		return "server cap"
+	case sessions.StopLowSpace:
+		return "file system almost full"
 	}
 	if l.Err == nil {
 		return "unknown error"

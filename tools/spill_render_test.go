@@ -75,7 +75,7 @@ func TestRenderSpilledLog(t *testing.T) {
 	if r.text != note+"100000" {
 		t.Errorf("stopped tail %q", r.text)
 	}
-	for cause, reason := range map[sessions.StopCause]string{sessions.StopServerCap: "server cap", sessions.StopError: "No space left on device"} {
+	for cause, reason := range map[sessions.StopCause]string{sessions.StopServerCap: "server cap", sessions.StopError: "No space left on device", sessions.StopLowSpace: "file system almost full"} {
 		stopped.Log.Cause = cause
 		stopped.Log.Err = &fs.PathError{Op: "write", Path: "/run/x/s.log", Err: syscall.ENOSPC}
 		if got := logHeadNote(stopped); !strings.Contains(got, "("+reason+")") {
