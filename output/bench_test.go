@@ -68,22 +68,27 @@ func Benchmark200MB(b *testing.B) {
 	}
 }
 
-// BenchmarkPipelineBytes is the reader loop as the sessions run it, without allocations: DecodeBytes,
-// SanitizeBytes, AppendBytes, on the shapes of output that dominate floods.
+// floodShapes are the shapes of output that dominate floods, each repeated into one 32 KiB read by shapeChunk.
+var floodShapes = []struct{ name, unit string }{
+	{"nonl", "a"},
+	{"lines17", "a line of output\n"},
+	{"crlf", "some log line 0123456789\r\n"},
+	{"tabs", "col\tcol2\tcolumn three\n"},
+	{"utf8", "é€😀x ünïcödé\n"},
+	{"ansi", "\x1b[32mok\x1b[0m test 0123 \x1b]0;t\a\n"},
+}
+
+// shapeChunk repeats unit into one read of benchChunk bytes, cut back to whole chars.
+func shapeChunk(unit string) []byte {
+	return []byte(strings.ToValidUTF8(strings.Repeat(unit, benchChunk/len(unit)+1)[:benchChunk], ""))
+}
+
+// BenchmarkPipelineBytes is the reader loop as the sessions ran it before Filter, without allocations:
+// DecodeBytes, SanitizeBytes, AppendBytes.
 func BenchmarkPipelineBytes(b *testing.B) {
-	for _, bc := range []struct {
-		name string
-		unit string
-	}{
-		{"nonl", "a"},
-		{"lines17", "a line of output\n"},
-		{"crlf", "some log line 0123456789\r\n"},
-		{"tabs", "col\tcol2\tcolumn three\n"},
-		{"utf8", "é€😀x ünïcödé\n"},
-		{"ansi", "\x1b[32mok\x1b[0m test 0123 \x1b]0;t\a\n"},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			chunk := []byte(strings.ToValidUTF8(strings.Repeat(bc.unit, benchChunk/len(bc.unit)+1)[:benchChunk], ""))
+	for _, sh := range floodShapes {
+		b.Run(sh.name, func(b *testing.B) {
+			chunk := shapeChunk(sh.unit)
 			var dec Decoder
 			var san Sanitizer
 			buf := NewBuffer(0, 0)
@@ -97,43 +102,11 @@ func BenchmarkPipelineBytes(b *testing.B) {
 	}
 }
 
-// BenchmarkSanitizeBytes is the sanitiser alone on the same shapes.
-func BenchmarkSanitizeBytes(b *testing.B) {
-	for _, bc := range []struct {
-		name string
-		unit string
-	}{
-		{"nonl", "a"},
-		{"lines17", "a line of output\n"},
-		{"crlf", "some log line 0123456789\r\n"},
-		{"utf8", "é€😀x ünïcödé\n"},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			chunk := []byte(strings.ToValidUTF8(strings.Repeat(bc.unit, benchChunk/len(bc.unit)+1)[:benchChunk], ""))
-			var san Sanitizer
-			b.SetBytes(int64(len(chunk)))
-			for b.Loop() {
-				san.SanitizeBytes(chunk)
-			}
-		})
-	}
-}
-
-// BenchmarkFilter is the reader loop as the sessions run it since Filter: Filter.Bytes, then AppendText.
+// BenchmarkFilter is the reader loop as the sessions run it: Filter.Bytes, then AppendText.
 func BenchmarkFilter(b *testing.B) {
-	for _, bc := range []struct {
-		name string
-		unit string
-	}{
-		{"nonl", "a"},
-		{"lines17", "a line of output\n"},
-		{"crlf", "some log line 0123456789\r\n"},
-		{"tabs", "col\tcol2\tcolumn three\n"},
-		{"utf8", "é€😀x ünïcödé\n"},
-		{"ansi", "\x1b[32mok\x1b[0m test 0123 \x1b]0;t\a\n"},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			chunk := []byte(strings.ToValidUTF8(strings.Repeat(bc.unit, benchChunk/len(bc.unit)+1)[:benchChunk], ""))
+	for _, sh := range floodShapes {
+		b.Run(sh.name, func(b *testing.B) {
+			chunk := shapeChunk(sh.unit)
 			var f Filter
 			buf := NewBuffer(0, 0)
 			b.SetBytes(int64(len(chunk)))
@@ -146,11 +119,24 @@ func BenchmarkFilter(b *testing.B) {
 	}
 }
 
-// BenchmarkPlainEnd is Filter's fast-path scan alone.
+// BenchmarkSanitizeBytes and BenchmarkPlainEnd are the sanitiser and Filter's plain-text scan alone.
+func BenchmarkSanitizeBytes(b *testing.B) {
+	for _, sh := range floodShapes {
+		b.Run(sh.name, func(b *testing.B) {
+			chunk := shapeChunk(sh.unit)
+			var san Sanitizer
+			b.SetBytes(int64(len(chunk)))
+			for b.Loop() {
+				san.SanitizeBytes(chunk)
+			}
+		})
+	}
+}
+
 func BenchmarkPlainEnd(b *testing.B) {
-	for _, bc := range []struct{ name, unit string }{{"nonl", "a"}, {"lines17", "a line of output\n"}, {"crlf", "some log line 0123456789\r\n"}} {
-		b.Run(bc.name, func(b *testing.B) {
-			chunk := []byte(strings.Repeat(bc.unit, benchChunk/len(bc.unit)+1)[:benchChunk])
+	for _, sh := range floodShapes[:4] { // the plain ones
+		b.Run(sh.name, func(b *testing.B) {
+			chunk := shapeChunk(sh.unit)
 			b.SetBytes(int64(len(chunk)))
 			for b.Loop() {
 				if plainEnd(chunk) != len(chunk) {
