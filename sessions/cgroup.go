@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -296,10 +297,17 @@ func (c *Cgroups) create(name string) (g *cgroup, fd int, err error) {
 // counts as killed.
 func (g *cgroup) kill() error {
 	err := os.WriteFile(filepath.Join(g.dir, "cgroup.kill"), []byte("1"), 0)
-	if errors.Is(err, fs.ErrNotExist) {
+	if cgroupGone(err) {
 		return nil
 	}
 	return err
+}
+
+// cgroupGone reports whether err says the group's directory was removed: before the file was opened (ENOENT), or
+// between the open and the write (ENODEV, kernfs's answer for a removed node). The waiter removes a group as soon
+// as it empties, which a SIGKILL sent just before cgroup.kill can make happen in between.
+func cgroupGone(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENODEV)
 }
 
 // populated reports whether a process (not a zombie) is in the group or below it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -429,4 +430,45 @@ func TestOpenCgroupsLockedGroup(t *testing.T) {
 		t.Fatalf("OpenCgroups after the holder died: %v", err)
 	}
 	_ = c3.Close()
+}
+
+// A cgroup removed before cgroup.kill was opened, or between the open and the write, counts as killed: the waiter
+// removes a session's group as soon as it empties, which the SIGKILL sent just before can make happen.
+func TestCgroupKillGone(t *testing.T) {
+	for _, err := range []error{
+		&fs.PathError{Op: "open", Path: "/sys/fs/cgroup/x/cgroup.kill", Err: syscall.ENOENT},
+		&fs.PathError{Op: "write", Path: "/sys/fs/cgroup/x/cgroup.kill", Err: syscall.ENODEV},
+	} {
+		if !cgroupGone(err) {
+			t.Errorf("cgroupGone(%v) = false", err)
+		}
+	}
+	for _, err := range []error{nil, &fs.PathError{Op: "write", Path: "/x", Err: syscall.EACCES}, syscall.EBUSY} {
+		if cgroupGone(err) {
+			t.Errorf("cgroupGone(%v) = true", err)
+		}
+	}
+	c := realCgroups(t)
+	g, fd, err := c.create("gone-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fd >= 0 {
+		_ = unix.Close(fd)
+	}
+	// The open of cgroup.kill happens before the removal, the write after it: ENODEV.
+	f, err := os.OpenFile(filepath.Join(g.dir, "cgroup.kill"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := g.remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("1")); !cgroupGone(err) {
+		t.Errorf("writing cgroup.kill of a removed group: %v, want an error cgroupGone accepts", err)
+	}
+	if err := g.kill(); err != nil {
+		t.Errorf("kill of a removed group: %v", err)
+	}
 }
